@@ -1,0 +1,60 @@
+#include "base/errno_names.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+namespace cell {
+namespace {
+
+#define CELL_ERRNO(e) {e, #e}
+constexpr std::pair<int, const char*> kNames[] = {
+    CELL_ERRNO(EPERM),   CELL_ERRNO(ENOENT),  CELL_ERRNO(ESRCH),     CELL_ERRNO(EINTR),
+    CELL_ERRNO(EIO),     CELL_ERRNO(ENXIO),   CELL_ERRNO(E2BIG),     CELL_ERRNO(ENOEXEC),
+    CELL_ERRNO(EBADF),   CELL_ERRNO(ECHILD),  CELL_ERRNO(EAGAIN),    CELL_ERRNO(ENOMEM),
+    CELL_ERRNO(EACCES),  CELL_ERRNO(EFAULT),  CELL_ERRNO(ENOTBLK),   CELL_ERRNO(EBUSY),
+    CELL_ERRNO(EEXIST),  CELL_ERRNO(EXDEV),   CELL_ERRNO(ENODEV),    CELL_ERRNO(ENOTDIR),
+    CELL_ERRNO(EISDIR),  CELL_ERRNO(EINVAL),  CELL_ERRNO(ENFILE),    CELL_ERRNO(EMFILE),
+    CELL_ERRNO(ENOTTY),  CELL_ERRNO(ETXTBSY), CELL_ERRNO(EFBIG),     CELL_ERRNO(ENOSPC),
+    CELL_ERRNO(ESPIPE),  CELL_ERRNO(EROFS),   CELL_ERRNO(EMLINK),    CELL_ERRNO(EPIPE),
+    CELL_ERRNO(EDOM),    CELL_ERRNO(ERANGE),  CELL_ERRNO(EDEADLK),   CELL_ERRNO(ENAMETOOLONG),
+    CELL_ERRNO(ENOLCK),  CELL_ERRNO(ENOSYS),  CELL_ERRNO(ENOTEMPTY), CELL_ERRNO(ELOOP),
+    CELL_ERRNO(ENOMSG),  CELL_ERRNO(EIDRM),   CELL_ERRNO(ENODATA),   CELL_ERRNO(ETIME),
+    CELL_ERRNO(ENOLINK), CELL_ERRNO(EPROTO),  CELL_ERRNO(EOVERFLOW), CELL_ERRNO(EILSEQ),
+    CELL_ERRNO(EUSERS),  CELL_ERRNO(ENOTSOCK), CELL_ERRNO(EDESTADDRREQ), CELL_ERRNO(EMSGSIZE),
+    CELL_ERRNO(EPROTOTYPE), CELL_ERRNO(ENOPROTOOPT), CELL_ERRNO(EPROTONOSUPPORT),
+    CELL_ERRNO(EOPNOTSUPP), CELL_ERRNO(EAFNOSUPPORT), CELL_ERRNO(EADDRINUSE),
+    CELL_ERRNO(EADDRNOTAVAIL), CELL_ERRNO(ENETDOWN), CELL_ERRNO(ENETUNREACH),
+    CELL_ERRNO(ECONNABORTED), CELL_ERRNO(ECONNRESET), CELL_ERRNO(ENOBUFS), CELL_ERRNO(EISCONN),
+    CELL_ERRNO(ENOTCONN), CELL_ERRNO(ETIMEDOUT), CELL_ERRNO(ECONNREFUSED), CELL_ERRNO(EHOSTUNREACH),
+    CELL_ERRNO(EALREADY), CELL_ERRNO(EINPROGRESS), CELL_ERRNO(ESTALE), CELL_ERRNO(EDQUOT),
+    CELL_ERRNO(ECANCELED), CELL_ERRNO(EOWNERDEAD), CELL_ERRNO(ENOTRECOVERABLE),
+    CELL_ERRNO(ERFKILL), CELL_ERRNO(EHWPOISON), CELL_ERRNO(ENOKEY), CELL_ERRNO(EKEYEXPIRED),
+    CELL_ERRNO(EKEYREVOKED), CELL_ERRNO(EKEYREJECTED), CELL_ERRNO(ENOMEDIUM),
+};
+#undef CELL_ERRNO
+
+}  // namespace
+
+std::string errno_name(int err) {
+  for (const auto& [num, name] : kNames)
+    if (num == err) return name;
+  return "E" + std::to_string(err);
+}
+
+std::string errno_text(int err) {
+  char buf[256];
+  // GNU strerror_r returns a pointer that may or may not be `buf`.
+  const char* s = ::strerror_r(err, buf, sizeof buf);
+  return s;
+}
+
+std::string errno_describe(int err) { return errno_text(err) + " (" + errno_name(err) + ")"; }
+
+std::optional<int> errno_from_name(std::string_view name) noexcept {
+  for (const auto& [num, n] : kNames)
+    if (name == n) return num;
+  return std::nullopt;
+}
+
+}  // namespace cell

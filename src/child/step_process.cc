@@ -1,0 +1,85 @@
+// Child steps about the process itself and its namespaces.
+#include <grp.h>
+#include <net/if.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "child/step.hpp"
+
+namespace cell::child {
+
+// CLONE_CLEAR_SIGHAND resets handlers but keeps SIG_IGN, and ignored signals survive execve:
+// a server that ignores SIGPIPE would hand that to the payload. Reset every one explicitly.
+StepStatus reset_signals(const ChildPlan&) noexcept {
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    ::sigaction(sig, &dfl, nullptr);  // glibc refuses its two internal signals: harmless
+  }
+  sigset_t none;
+  ::sigemptyset(&none);
+  if (::sigprocmask(SIG_SETMASK, &none, nullptr) != 0) return failed();
+  return ok();
+}
+
+// Fires when the thread that cloned us exits; the go pipe's EOF covers the window before.
+StepStatus set_parent_death_signal(const ChildPlan&) noexcept {
+  if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) return failed();
+  return ok();
+}
+
+StepStatus wait_for_parent(const ChildPlan& p) noexcept {
+  char go = 0;
+  ssize_t n;
+  do n = ::read(p.go_fd, &go, 1);
+  while (n < 0 && errno == EINTR);
+  if (n == 0 || go != 'G') ::_exit(kSetupFailedExit);  // parent gone or gave up: nobody to tell
+  if (n < 0) return failed();
+  ::close(p.go_fd);
+  return ok();
+}
+
+// With a ranged map the clone's own ids (host root's) are unmapped inside: switch to the
+// namespace's root so files we create (mount points, /etc/passwd) have a mapped owner.
+StepStatus become_ns_root(const ChildPlan& p) noexcept {
+  if (!p.become_root) return ok();
+  if (p.setgroups_allowed && ::setgroups(0, nullptr) != 0) return failed();
+  if (::setresgid(p.setup_gid, p.setup_gid, p.setup_gid) != 0) return failed();
+  if (::setresuid(p.setup_uid, p.setup_uid, p.setup_uid) != 0) return failed();
+  return ok();
+}
+
+StepStatus set_hostname(const ChildPlan& p) noexcept {
+  if (p.hostname == nullptr) return ok();
+  if (::sethostname(p.hostname, ::strlen(p.hostname)) != 0) return failed();
+  return ok();
+}
+
+StepStatus bring_up_loopback(const ChildPlan& p) noexcept {
+  if (!p.loopback_up) return ok();
+  const int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return failed();
+  struct ifreq ifr {};
+  ::memcpy(ifr.ifr_name, "lo", 3);
+  if (::ioctl(s, SIOCGIFFLAGS, &ifr) != 0) {
+    const StepStatus st = failed();
+    ::close(s);
+    return st;
+  }
+  ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP | IFF_RUNNING);
+  if (::ioctl(s, SIOCSIFFLAGS, &ifr) != 0) {
+    const StepStatus st = failed();
+    ::close(s);
+    return st;
+  }
+  ::close(s);
+  return ok();
+}
+
+}  // namespace cell::child
