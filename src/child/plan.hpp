@@ -58,6 +58,7 @@ struct ChildPlan {
   bool become_root = false;  // setresuid/gid(setup ids) after the maps are written
   unsigned setup_uid = 0, setup_gid = 0;
   bool setgroups_allowed = false;
+  bool setgroups_may_be_denied = false;  // newgidmap may write "deny": EPERM is expected
   unsigned uid = 65534, gid = 65534;  // the payload's ids inside
 
   const char* hostname = nullptr;

@@ -1,0 +1,76 @@
+// The cgroup seam: each run gets its own cgroup (leaf) with its limits; the supervisor reads
+// usage from it and uses it to stop the whole process tree. Two drivers (v2, v1) are chosen by
+// detection; when neither can be used the runtime degrades to rlimits and says so.
+#pragma once
+
+#include <cell/error.hpp>
+#include <cell/profile.hpp>
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace cell::cgroup {
+
+// What one run's cgroup measured. Fields it cannot measure stay nullopt.
+struct Usage {
+  std::optional<std::uint64_t> cpu_ns, user_ns, sys_ns;
+  std::optional<std::uint64_t> memory_peak_bytes;
+  std::string memory_peak_source;  // "cgroup2.memory.peak", "cgroup1.memory.max_usage_in_bytes"
+  std::optional<std::uint64_t> pids_peak;
+  std::uint64_t oom_kills = 0;       // kernel OOM kills inside the cgroup
+  bool memory_limit_hit = false;     // memory.events max / v1 failcnt > 0
+  bool pids_limit_hit = false;       // pids.events max > 0: a fork failed at pids.max
+};
+
+// The limits a run's cgroup enforces (all optional).
+struct LeafLimits {
+  std::optional<std::uint64_t> memory_bytes;
+  std::optional<std::uint64_t> pids;
+  std::optional<double> cpus;      // cpu.max / cfs quota
+  std::optional<std::string> cpuset;
+};
+
+// One run's cgroup(s). Destroying it kills whatever is left inside and removes the directories.
+class Leaf {
+ public:
+  virtual ~Leaf() = default;
+  // v2: an O_DIRECTORY fd for clone3(CLONE_INTO_CGROUP); -1 when the driver cannot do that.
+  [[nodiscard]] virtual int clone_into_fd() const { return -1; }
+  // v1 (or v2 without CLONE_INTO_CGROUP): move `pid` in before it is released to run.
+  virtual Result<void> join(pid_t pid) = 0;
+  // Total CPU time of everything that ran in the leaf (fast: read by the CPU-limit timer).
+  virtual std::optional<std::uint64_t> cpu_ns() = 0;
+  virtual Usage usage() = 0;
+  // Stops every process in the leaf (v2 cgroup.kill; v1 freeze, kill, thaw).
+  virtual Result<void> kill_all() = 0;
+  // Kills what is left and removes the leaf's directories; safe to call twice.
+  virtual Result<void> destroy() = 0;
+  [[nodiscard]] virtual std::string path() const = 0;  // for messages
+};
+
+class Driver {
+ public:
+  virtual ~Driver() = default;
+  [[nodiscard]] virtual std::string mode() const = 0;  // "v2" or "v1"
+  // Which of memory/pids/cpu/cpuset this driver can enforce.
+  [[nodiscard]] virtual bool supports(std::string_view controller) const = 0;
+  // Creates a leaf named `name` with `limits` written.
+  virtual Result<std::unique_ptr<Leaf>> create(const std::string& name, const LeafLimits& limits) = 0;
+  // Human-readable: the parent cgroup used and the controllers available.
+  [[nodiscard]] virtual std::string describe() const = 0;
+};
+
+struct DetectOptions {
+  std::string parent;  // --cgroup-parent: a cgroup path to create leaves under ("" = detect)
+};
+
+// The usable driver for this process, or an Error saying why none can be used (rootless
+// without delegation, read-only cgroupfs...). Never moves foreign processes.
+Result<std::unique_ptr<Driver>> detect(const DetectOptions& opts);
+
+}  // namespace cell::cgroup

@@ -1,0 +1,118 @@
+// cell run [OPTIONS] [--] PROGRAM [ARGS...]: flags -> RunSpec -> Runtime::run -> exit code.
+#include <limits.h>
+#include <stdlib.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "base/io.hpp"
+#include "base/strings.hpp"
+#include "cli/cli.hpp"
+#include "cli/run_options.hpp"
+
+namespace cell::cli {
+
+namespace {
+
+int passthrough_code(const RunResult& r) {
+  switch (r.status) {
+    case Status::time_limit_cpu:
+    case Status::time_limit_wall:
+      return 124;
+    case Status::setup_error:
+      if (r.error && r.error->step == "exec") {
+        if (r.error->errno_name == "ENOENT") return 127;
+        if (r.error->errno_name == "EACCES" || r.error->errno_name == "ENOEXEC") return 126;
+      }
+      return 125;
+    case Status::internal_error:
+    case Status::cancelled:
+      return 125;
+    default:
+      if (r.exit_code) return *r.exit_code;
+      if (r.signal) return 128 + *r.signal;
+      return r.status == Status::ok ? 0 : 1;
+  }
+}
+
+int judge_code(const RunResult& r) {
+  switch (r.status) {
+    case Status::ok: return 0;
+    case Status::setup_error: return 2;
+    case Status::internal_error:
+    case Status::cancelled: return 3;
+    default: return 1;
+  }
+}
+
+int exit_code(const RunOptions& o, const RunResult& r) {
+  return o.judge_mode ? judge_code(r) : passthrough_code(r);
+}
+
+int usage_failure(const RunOptions& o, const Error& e) {
+  if (o.json) {
+    std::puts(result_from_error(e).to_json().c_str());
+  } else {
+    print_error(e);
+  }
+  if (e.kind == ErrorKind::internal) return o.judge_mode ? 3 : 125;
+  return o.judge_mode ? 2 : 125;
+}
+
+// A short summary on stderr when the program did not simply run to completion.
+void report_to_terminal(const RunResult& r) {
+  if (r.status == Status::ok || r.status == Status::nonzero_exit) return;
+  std::fprintf(stderr, "cell: %s: %s\n", std::string(to_string(r.status)).c_str(), r.message.c_str());
+}
+
+}  // namespace
+
+void split_run_args(const CLI::App& run, std::vector<std::string>& args, std::vector<std::string>& program) {
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--") {
+      program.assign(args.begin() + static_cast<long>(i) + 1, args.end());
+      args.resize(i);
+      return;
+    }
+    if (a.size() < 2 || a[0] != '-') {
+      program.assign(args.begin() + static_cast<long>(i), args.end());
+      args.resize(i);
+      return;
+    }
+    if (a.find('=') != std::string::npos) continue;  // --flag=value
+    const CLI::Option* opt = run.get_option_no_throw(a);
+    if (opt != nullptr && opt->get_expected_min() > 0) ++i;  // the option's value
+  }
+}
+
+Runner add_run_command(CLI::App& app, std::vector<std::string>& program) {
+  CLI::App* run = app.add_subcommand("run", "Run one program in a fresh sandbox");
+  auto opts = std::make_shared<RunOptions>();
+  register_run_options(*run, *opts);
+  return [opts, &program]() -> int {
+    RunOptions& o = *opts;
+    o.argv = program;
+    Result<RunSpec> spec = to_run_spec(o);
+    if (!spec.ok()) return usage_failure(o, spec.error());
+    RuntimeOptions ro;
+    Result<Runtime> rt = Runtime::open(ro);
+    if (!rt.ok()) return usage_failure(o, rt.error());
+    Result<RunResult> r = rt->run(*spec);
+    if (!r.ok()) return usage_failure(o, r.error());
+    const std::string json = r->to_json();
+    if (!o.result_file.empty()) {
+      if (auto w = write_file_atomic(o.result_file, json + "\n"); !w.ok()) {
+        print_error(w.error());
+        return o.judge_mode ? 3 : 125;
+      }
+    }
+    if (o.json)
+      std::puts(json.c_str());
+    else
+      report_to_terminal(*r);
+    return exit_code(o, *r);
+  };
+}
+
+}  // namespace cell::cli

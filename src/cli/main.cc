@@ -1,0 +1,44 @@
+#include <algorithm>
+#include <cstdio>
+#include <vector>
+
+#include "cli/cli.hpp"
+
+namespace cell::cli {
+
+void print_error(const Error& e) { std::fprintf(stderr, "cell: %s\n", e.what().c_str()); }
+void print_error(const std::string& message) { std::fprintf(stderr, "cell: %s\n", message.c_str()); }
+
+}  // namespace cell::cli
+
+int main(int argc, char** argv) {
+  using namespace cell::cli;
+  CLI::App app{"cell: run untrusted programs in a fresh sandbox and report a verdict"};
+  app.set_version_flag("--version", std::string("cell ") + cell::kVersion);
+  app.require_subcommand(1);
+  std::vector<std::string> program;
+  Runner run = add_run_command(app, program);
+  Runner profile = add_profile_commands(app);
+  Runner doctor = add_doctor_command(app);
+  try {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    if (!args.empty() && args[0] == "run") split_run_args(*app.get_subcommand("run"), args, program);
+    std::reverse(args.begin(), args.end());  // CLI11 takes the arguments last-first
+    app.parse(args);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::string where = "cell";
+    for (const CLI::App* sub : app.get_subcommands()) where += " " + sub->get_name();
+    std::fprintf(stderr, "%s: %s (see %s --help)\n", where.c_str(), e.what(), where.c_str());
+    return where == "cell run" ? 125 : 2;
+  }
+  if (app.got_subcommand("run")) return run();
+  if (app.got_subcommand("profile")) return profile();
+  if (app.got_subcommand("doctor")) return doctor();
+  return 2;
+}

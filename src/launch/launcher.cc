@@ -1,0 +1,125 @@
+#include "launch/launcher.hpp"
+
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/clock.hpp"
+#include "base/io.hpp"
+#include "base/sys.hpp"
+#include "launch/idmap_writer.hpp"
+#include "launch/report.hpp"
+
+namespace cell::launch {
+
+using child::Step;
+
+namespace {
+
+// Keeps pipe ends above 2: the child dups the payload's stdio onto 0-2 and must not clobber them.
+int above_stdio(int fd) {
+  if (fd > 2 || fd < 0) return fd;
+  const int moved = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  ::close(fd);
+  return moved;
+}
+
+bool make_pipe(UniqueFd& r, UniqueFd& w) {
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) return false;
+  r.reset(above_stdio(p[0]));
+  w.reset(above_stdio(p[1]));
+  return r.valid() && w.valid();
+}
+
+struct ChildEnds {
+  UniqueFd go_r, report_w, status_w, notify_child;
+};
+
+// Blocks every signal around clone3 so no handler of the embedding program runs in the child
+// before reset_signals (CLONE_CLEAR_SIGHAND resets handlers, the mask covers the window).
+long clone_child(plan::Plan& plan, cgroup::Leaf* leaf, int* pidfd_out) {
+  struct clone_args args {};
+  args.flags = plan.clone_flags | CLONE_PIDFD | CLONE_CLEAR_SIGHAND;
+  args.pidfd = reinterpret_cast<std::uint64_t>(pidfd_out);
+  args.exit_signal = 0;  // no SIGCHLD: an embedder's waitpid(-1) must not reap our child
+  if (leaf != nullptr && leaf->clone_into_fd() >= 0) {
+    args.flags |= CLONE_INTO_CGROUP;
+    args.cgroup = static_cast<std::uint64_t>(leaf->clone_into_fd());
+  }
+  sigset_t all, old;
+  ::sigfillset(&all);
+  ::pthread_sigmask(SIG_SETMASK, &all, &old);
+  const long pid = sys::clone3(&args);
+  if (pid == 0) child::run_child(plan.view);  // never returns
+  const int err = errno;
+  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  errno = err;
+  return pid;
+}
+
+void reap(int pidfd) {
+  siginfo_t info{};
+  while (::waitid(P_PIDFD, static_cast<id_t>(pidfd), &info, WEXITED | __WALL) != 0 && errno == EINTR) {
+  }
+}
+
+}  // namespace
+
+void kill_sandbox(const Launched& l) noexcept {
+  if (l.pidfd.valid()) sys::pidfd_send_signal(l.pidfd.get(), SIGKILL);
+}
+
+Result<Launched> launch(plan::Plan& plan, const StdioFds& stdio, cgroup::Leaf* leaf,
+                        bool use_notify) {
+  Launched l;
+  ChildEnds ends;
+  UniqueFd go_w;
+  if (!make_pipe(ends.go_r, go_w) || !make_pipe(l.report, ends.report_w) ||
+      !make_pipe(l.status, ends.status_w))
+    return setup_error(Step::clone, errno, -1, &plan);
+  if (use_notify) {
+    int sp[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) != 0)
+      return setup_error(Step::clone, errno, -1, &plan);
+    l.notify.reset(above_stdio(sp[0]));
+    ends.notify_child.reset(above_stdio(sp[1]));
+  }
+  child::ChildPlan& v = plan.view;
+  v.go_fd = ends.go_r.get();
+  v.report_fd = ends.report_w.get();
+  v.status_fd = ends.status_w.get();
+  v.notify_sock = ends.notify_child.get();
+  for (int i = 0; i < 3; ++i) v.stdio[i] = stdio.fd[i];
+
+  l.clone_ns = monotonic_ns();
+  int pidfd = -1;
+  const long pid = clone_child(plan, leaf, &pidfd);
+  if (pid < 0) return setup_error(Step::clone, errno, -1, &plan);
+  l.pid = static_cast<pid_t>(pid);
+  l.pidfd.reset(pidfd);
+  ends = ChildEnds{};  // the child has its copies; ours must close for EOFs to work
+
+  auto fail = [&](Error e) -> Result<Launched> {
+    kill_sandbox(l);
+    reap(l.pidfd.get());
+    return e;
+  };
+  if (leaf != nullptr && leaf->clone_into_fd() < 0) {
+    if (auto r = leaf->join(l.pid); !r.ok()) {
+      Error e = r.error();
+      e.kind = ErrorKind::setup;
+      e.step = child::step_name(Step::join_cgroup);
+      return fail(std::move(e));
+    }
+  }
+  if (auto r = write_id_maps(l.pid, plan.idmap); !r.ok()) return fail(r.error());
+  const char go = 'G';
+  if (write_full(go_w.get(), &go, 1) != 0) return fail(setup_error(Step::release_child, errno, -1, &plan));
+  return l;
+}
+
+}  // namespace cell::launch
