@@ -46,7 +46,7 @@ constexpr std::string_view kDefault[] = {
     "getuid", "geteuid", "getgid", "getegid", "getresuid", "getresgid", "getgroups", "setuid",
     "setgid", "setreuid", "setregid", "setresuid", "setresgid", "setgroups", "setfsuid", "setfsgid",
     "capget", "capset", "getrlimit", "setrlimit", "prlimit64", "getrusage", "times", "umask",
-    "uname", "sysinfo",
+    "uname", "sysinfo", "getrandom",
     // memory
     "brk", "mmap", "munmap", "mremap", "mprotect", "madvise", "process_madvise", "msync", "mincore",
     "mlock", "mlock2", "munlock", "mlockall", "munlockall", "memfd_create", "memfd_secret",
