@@ -3,6 +3,7 @@
 #include <cell/runtime.hpp>
 
 #include <fcntl.h>
+#include <grp.h>
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -58,8 +59,11 @@ int write_self_maps(uid_t uid, gid_t gid) {
 DoctorCheck check_userns(const std::string& who, uid_t as_uid) {
   DoctorCheck c{"userns (" + who + ")", false, ::geteuid() == as_uid, "", ""};
   c.ok = in_child([&] {
-    if (::geteuid() != as_uid && (::setresgid(as_uid, as_uid, as_uid) || ::setresuid(as_uid, as_uid, as_uid)))
-      return 2;
+    if (::geteuid() != as_uid) {
+      if (::setgroups(0, nullptr) || ::setresgid(as_uid, as_uid, as_uid) || ::setresuid(as_uid, as_uid, as_uid))
+        return 2;
+      ::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);  // a uid change made /proc/self root-owned
+    }
     if (::unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) return 1;
     if (write_self_maps(as_uid, as_uid) != 0) return 1;
     return ::mount("none", "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0 ? 0 : 1;
