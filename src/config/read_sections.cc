@@ -25,13 +25,13 @@ std::optional<Mount::Kind> read_mount_kind(const Field& m) {
   return std::nullopt;
 }
 
-// An absolute path without "..", normalised; `what` names it in messages.
-std::optional<std::string> read_abs_path(const Field& f, const char* what) {
+// An absolute path without "..", normalised.
+std::optional<std::string> read_abs_path(const Field& f) {
   auto s = f.string();
   if (!s) return std::nullopt;
   std::string norm, why;
   if (!normalize_abs_path(*s, norm, why)) {
-    f.error(std::string(what) + " '" + *s + "' " + why);
+    f.error("'" + *s + "' " + why);
     return std::nullopt;
   }
   return norm;
@@ -43,7 +43,7 @@ void read_target(const Field& m, Mount& out) {
     m.error("missing 'target' (an absolute path inside the sandbox)");
     return;
   }
-  auto path = read_abs_path(*t, "target");
+  auto path = read_abs_path(*t);
   if (!path) return;
   if (*path == "/") {
     t->error("cannot mount over '/' (the root is the image)");
@@ -54,7 +54,7 @@ void read_target(const Field& m, Mount& out) {
 
 void read_bind_fields(const Field& m, Mount& out) {
   if (auto src = m.get("source")) {
-    if (auto path = read_abs_path(*src, "source")) out.source = *path;
+    if (auto path = read_abs_path(*src)) out.source = *path;
   } else {
     m.error("a bind mount needs a 'source' (an absolute host path)");
   }

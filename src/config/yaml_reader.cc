@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <set>
 
+#include "base/strings.hpp"
 #include "config/suggest.hpp"
 
 namespace cell::config {
@@ -36,6 +37,21 @@ bool all_digits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
     return std::isdigit(static_cast<unsigned char>(c));
   });
+}
+
+// The line of a "---" that starts a second document, or 0. A "---" before any content only
+// opens the first one.
+int second_document_line(std::string_view text) {
+  bool content = false;
+  int line = 0;
+  for (const std::string& l : split(text, '\n')) {
+    ++line;
+    const bool marker = l.rfind("---", 0) == 0 && (l.size() == 3 || l[3] == ' ' || l[3] == '\r');
+    if (marker && content) return line;
+    const std::string_view t = trim(l);
+    if (!marker && !t.empty() && t[0] != '#' && t[0] != '%') content = true;
+  }
+  return 0;
 }
 
 }  // namespace
@@ -250,10 +266,11 @@ std::optional<Nanos> Field::duration() const {
 
 std::optional<YAML::Node> load_document(std::string_view text, Diagnostics& diag) {
   try {
-    std::vector<YAML::Node> docs = YAML::LoadAll(std::string(text));
-    if (docs.empty()) return YAML::Node();
-    if (docs.size() > 1) diag.add(pos_of(docs[1]), "", "a profile holds one YAML document");
-    return docs[0];
+    // Not LoadAll: yaml-cpp 0.7's LoadAll loops forever, allocating, on a stray ',' at the top
+    // level. Load reads one document; a second one is found by its marker instead.
+    if (const int line = second_document_line(text); line > 0)
+      diag.add({line, 1}, "", "a profile holds one YAML document");
+    return YAML::Load(std::string(text));
   } catch (const YAML::DeepRecursion& e) {
     diag.add(pos_of_mark(e.mark), "", "YAML nesting is too deep");
   } catch (const YAML::ParserException& e) {
