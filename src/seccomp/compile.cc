@@ -48,10 +48,22 @@ struct Resolution {
 
 using Table = std::map<std::string, Resolution>;
 
+// SECCOMP_RET_ERRNO with 0 would make a call "succeed" without running it.
+bool valid_action(const SeccompAction& a) {
+  return a.kind != SeccompAction::Kind::errno_code || (a.errno_value > 0 && a.errno_value <= 4095);
+}
+
 Result<Table> resolve(const SeccompPolicy& policy) {
   Table table;
   std::vector<std::string> problems;
+  if (!valid_action(policy.default_action))
+    problems.push_back("default action: errno " +
+                       std::to_string(policy.default_action.errno_value) +
+                       " is not between 1 and 4095");
   for (const SeccompRule& rule : policy.rules) {
+    if (!valid_action(rule.action))
+      problems.push_back("rule action: errno " + std::to_string(rule.action.errno_value) +
+                         " is not between 1 and 4095");
     for (const std::string& name : expand(rule.syscalls, policy.groups, problems)) {
       if (const Variant* v = find_variant(name)) {
         Resolution& r = table[std::string(v->syscall)];

@@ -82,6 +82,15 @@ constexpr std::string_view kDefault[] = {
     "getpeername", "sendto", "recvfrom", "sendmsg", "recvmsg", "sendmmsg", "recvmmsg", "shutdown",
     "setsockopt", "getsockopt"};
 
+// Names marked "i386" exist only there; build_groups() drops them on x86_64.
+constexpr std::string_view kObsolete[] = {
+    "uselib", "_sysctl", "ustat", "sysfs", "nfsservctl", "create_module", "get_kernel_syms",
+    "query_module", "afs_syscall", "getpmsg", "putpmsg", "security", "tuxcall", "vserver",
+    "lookup_dcookie", "epoll_ctl_old", "epoll_wait_old",
+    // i386
+    "bdflush", "vm86", "vm86old", "break", "ftime", "gtty", "stty", "lock", "mpx", "prof", "profil",
+    "ulimit", "idle"};
+
 // Built once, by builtin_groups().
 std::vector<GroupDef> group_defs() {
   return {
@@ -107,37 +116,7 @@ std::vector<GroupDef> group_defs() {
       {"tty_inject", {"ioctl:tiocsti"}},
       {"io_uring", {"io_uring_setup", "io_uring_enter", "io_uring_register"}},
       {"raw_io", {"iopl", "ioperm", "pciconfig_read", "pciconfig_write", "pciconfig_iobase"}},
-      {"obsolete",
-       {"uselib",
-        "_sysctl",
-        "ustat",
-        "sysfs",
-        "nfsservctl",
-        "create_module",
-        "get_kernel_syms",
-        "query_module",
-        "afs_syscall",
-        "getpmsg",
-        "putpmsg",
-        "security",
-        "tuxcall",
-        "vserver",
-        "lookup_dcookie",
-        "bdflush",
-        "vm86",
-        "vm86old",
-        "break",
-        "ftime",
-        "gtty",
-        "stty",
-        "lock",
-        "mpx",
-        "prof",
-        "profil",
-        "ulimit",
-        "idle",
-        "epoll_ctl_old",
-        "epoll_wait_old"}},
+      {"obsolete", Names(std::begin(kObsolete), std::end(kObsolete))},
       // i386 segment tricks; 64-bit programs (Wine and old JITs aside) never need them.
       {"ldt", {"modify_ldt", "set_thread_area", "get_thread_area"}},
       {"quota", {"quotactl", "quotactl_fd"}},

@@ -128,6 +128,11 @@ TEST(SeccompCompile, UnknownNamesAreConfigErrors) {
   EXPECT_NE(r.error().message.find("'@nosuch': unknown syscall group"), std::string::npos);
 }
 
+TEST(SeccompCompile, ErrnoZeroWouldFakeSuccessAndIsRejected) {
+  EXPECT_FALSE(compile(policy(act(K::errno_code, 0))).ok());
+  EXPECT_FALSE(compile(policy(act(K::allow), {{act(K::errno_code, 5000), {"read"}}})).ok());
+}
+
 TEST(SeccompCompile, DisabledPolicyHasNoProgram) {
   SeccompPolicy p;
   p.enabled = false;
