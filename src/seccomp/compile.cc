@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstring>
+#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -29,9 +29,9 @@ std::mutex& libseccomp_mutex() {
 }
 
 // What the child itself runs after loading the filter (step_exec.cc): hand the listener over,
-// close fds, exec, or exit on failure. Under a user-notification action these would block the
-// child on a listener that nobody holds yet (sendmsg) or that is about to be handed over, so a
-// kill on them stays a plain SECCOMP_RET_KILL_PROCESS.
+// close fds, exec, or exit on failure. A notification on these would park the child on its own
+// listener before the supervisor holds it (sendmsg: never), so a kill on them stays a plain
+// SECCOMP_RET_KILL_PROCESS.
 constexpr std::string_view kSelfSyscalls[] = {"sendmsg", "close", "execve", "exit_group", "exit"};
 
 bool is_self_syscall(std::string_view name) {
@@ -175,9 +175,12 @@ Result<CompiledFilter> Compiler::export_program() {
   if (int rc = seccomp_export_bpf(ctx_, fd.get()); rc < 0)
     return libseccomp_error("exporting the filter", rc);
   const off_t size = ::lseek(fd.get(), 0, SEEK_END);
-  if (size <= 0 || size % static_cast<off_t>(sizeof(sock_filter)) != 0 ||
-      ::lseek(fd.get(), 0, SEEK_SET) != 0)
-    return Error::make(ErrorKind::internal, "seccomp: exported filter has a bad size", errno);
+  if (size < 0 || ::lseek(fd.get(), 0, SEEK_SET) != 0)
+    return Error::make(ErrorKind::internal, "seccomp: seeking in the exported filter failed",
+                       errno);
+  if (size == 0 || size % static_cast<off_t>(sizeof(sock_filter)) != 0)
+    return Error::make(ErrorKind::internal,
+                       "seccomp: exported filter has a bad size (" + std::to_string(size) + ")");
   CompiledFilter out;
   out.program.resize(static_cast<std::size_t>(size) / sizeof(sock_filter));
   if (read_full(fd.get(), out.program.data(), static_cast<std::size_t>(size)) != size)
