@@ -9,19 +9,14 @@
 // libraries: the probe must run in an empty rootfs, under the strictest profile.
 #include <dirent.h>
 #include <fcntl.h>
-#include <linux/reboot.h>
 #include <net/if.h>
-#include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
-#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,6 +27,8 @@
 #include <cstring>
 #include <string>
 #include <vector>
+
+#include "syscalls.hpp"
 
 extern char** environ;
 
@@ -433,53 +430,9 @@ void cmd_fork_orphan(const Args&) {
 
 // --- syscalls the profiles deny ---------------------------------------------------------
 
-// Each is called raw (no libc fallbacks) with harmless arguments: if the filter lets one
-// through, it fails or does nothing, and the probe reports the result.
-long try_syscall(const std::string& name) {
-  static char nothing[1] = {0};
-  if (name == "ptrace") return ::syscall(SYS_ptrace, -1L, 0, 0, 0);
-  if (name == "mount") return ::syscall(SYS_mount, "none", "/nonexistent", "tmpfs", 0, nullptr);
-  if (name == "umount2") return ::syscall(SYS_umount2, "/nonexistent", 0);
-  if (name == "pivot_root") return ::syscall(SYS_pivot_root, "/nonexistent", "/nonexistent");
-  if (name == "chroot") return ::syscall(SYS_chroot, "/nonexistent");
-  if (name == "unshare") return ::syscall(SYS_unshare, CLONE_NEWUSER);
-  if (name == "setns") return ::syscall(SYS_setns, -1, 0);
-  if (name == "keyctl") return ::syscall(SYS_keyctl, 0 /* GET_KEYRING_ID */, -3, 0);
-  if (name == "add_key") return ::syscall(SYS_add_key, nullptr, nullptr, nullptr, 0, 0);
-  if (name == "bpf") return ::syscall(SYS_bpf, -1, nullptr, 0);
-  if (name == "perf_event_open") return ::syscall(SYS_perf_event_open, nullptr, 0, -1, -1, 0);
-  if (name == "userfaultfd") return ::syscall(SYS_userfaultfd, 0);
-  if (name == "io_uring_setup") return ::syscall(SYS_io_uring_setup, 0, nullptr);
-  if (name == "reboot") return ::syscall(SYS_reboot, 0, 0, 0, nullptr);
-  if (name == "kexec_load") return ::syscall(SYS_kexec_load, 0, 0, nullptr, 0);
-  if (name == "init_module") return ::syscall(SYS_init_module, nullptr, 0, nothing);
-  if (name == "swapon") return ::syscall(SYS_swapon, "/nonexistent", 0);
-  if (name == "clock_settime") return ::syscall(SYS_clock_settime, CLOCK_REALTIME, nullptr);
-  if (name == "settimeofday") return ::syscall(SYS_settimeofday, nullptr, nullptr);
-  if (name == "acct") return ::syscall(SYS_acct, nullptr);
-  if (name == "open_by_handle_at") return ::syscall(SYS_open_by_handle_at, -1, nullptr, 0);
-  if (name == "process_vm_readv")
-    return ::syscall(SYS_process_vm_readv, 1, nullptr, 0, nullptr, 0, 0);
-  if (name == "iopl") return ::syscall(SYS_iopl, 0);
-  if (name == "syslog") return ::syscall(SYS_syslog, 10 /* SIZE_BUFFER */, nullptr, 0);
-  if (name == "modify_ldt") return ::syscall(SYS_modify_ldt, 0, nullptr, 0);
-  if (name == "personality") return ::syscall(SYS_personality, 0x0040000 /* ADDR_NO_RANDOMIZE */);
-  if (name == "tiocsti") return ::syscall(SYS_ioctl, 0, TIOCSTI, nothing);
-  if (name == "clone3") return ::syscall(SYS_clone3, nullptr, 0);
-  if (name == "clone_newns") {
-    const long r = ::syscall(SYS_clone, CLONE_NEWNS | SIGCHLD, nullptr, nullptr, nullptr, 0);
-    if (r == 0) ::_exit(0);
-    if (r > 0) ::waitpid(static_cast<pid_t>(r), nullptr, 0);
-    return r;
-  }
-  if (name == "getpid") return ::syscall(SYS_getpid);
-  errno = ENOSYS;
-  return -2;
-}
-
 void cmd_syscall(const Args& a) {
   errno = 0;
-  const long r = try_syscall(a[0]);
+  const long r = cell_probe::try_syscall(a[0]);
   if (r == -2) return out("syscall=%s unknown", a[0].c_str());
   out("syscall=%s ret=%ld errno=%s", a[0].c_str(), r, r < 0 ? err_name(errno) : "0");
 }
