@@ -244,5 +244,18 @@ TEST(Enforcement, DegradedLimitsAreReported) {
   }
 }
 
+// The RLIMIT_AS fallback is real: an allocation beyond the memory limit fails (the program
+// sees ENOMEM), and one well under it works.
+TEST(Enforcement, MemoryFallbackStopsLargeAllocations) {
+  CELL_REQUIRE(Need::sandbox);
+  const ProbeRun r = run_probe({"memhog", "8388608", "memhog", "268435456"},
+                               [](RunSpec& s) { s.limits.memory_bytes = 64ull << 20; });
+  ASSERT_FALSE(r.error) << r.describe();
+  if (!any_mentions(r.result.enforcement.degraded, "RLIMIT_AS"))
+    GTEST_SKIP() << "memory is enforced by a cgroup here (" << r.result.enforcement.cgroup << ")";
+  ASSERT_EQ(r.result.status, Status::ok) << r.describe();
+  EXPECT_EQ(r.facts.all("memhog"), (std::vector<std::string>{"ok", "ENOMEM"})) << r.describe();
+}
+
 }  // namespace
 }  // namespace cell::test

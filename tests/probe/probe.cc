@@ -12,6 +12,7 @@
 #include <net/if.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -327,6 +328,16 @@ void cmd_print(const Args& a) {
   }
 }
 
+// Maps BYTES of anonymous memory and touches every page: "memhog=ok" or the errno.
+void cmd_memhog(const Args& a) {
+  const auto bytes = static_cast<size_t>(number(a[0]));
+  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return out("memhog=%s", err_name(errno));
+  for (size_t i = 0; i < bytes; i += 4096) static_cast<volatile char*>(p)[i] = 1;
+  ::munmap(p, bytes);
+  out("memhog=ok");
+}
+
 void cmd_echo(const Args& a) {
   out("%s", a[0].c_str());
 }
@@ -466,6 +477,7 @@ const Command kCommands[] = {
     {"ls", 1, cmd_ls, "PATH: directory entries"},
     {"fill", 2, cmd_fill, "PATH BYTES: write until done or an error"},
     {"print", 1, cmd_print, "N: write N bytes to stdout"},
+    {"memhog", 1, cmd_memhog, "BYTES: map and touch that much memory"},
     {"echo", 1, cmd_echo, "TEXT: one line on stdout"},
     {"eprint", 1, cmd_eprint, "TEXT: one line on stderr"},
     {"spin", 1, cmd_spin, "SECONDS of CPU time"},
