@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
@@ -22,7 +23,9 @@ namespace {
 using json = nlohmann::json;
 using namespace std::chrono_literals;
 
-const std::string kCell = CELL_BIN;
+// $CELL_TEST_CELL (as-user.sh sets it when it copies the binary), else the one built here.
+const std::string kCell =
+    std::getenv("CELL_TEST_CELL") != nullptr ? std::getenv("CELL_TEST_CELL") : CELL_BIN;
 
 // cell ARGS...
 Finished cell(const std::vector<std::string>& args, const CommandOptions& opts = {}) {

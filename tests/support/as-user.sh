@@ -1,18 +1,55 @@
 #!/bin/sh
-# as-user.sh PROGRAM [ARGS...]: runs PROGRAM as an unprivileged user, for the rootless runs
-# of the test suite. As root: drops to $CELL_TEST_USER (name or uid; default 65534, nobody)
-# with no supplementary groups. As anyone else: runs PROGRAM as is.
-# The user needs read access to the build tree; temporary files go under /tmp.
+# as-user.sh [--with VAR=FILE]... PROGRAM [ARGS...]
+# Runs PROGRAM as an unprivileged user, for the rootless runs of the test suite.
+# As root: drops to $CELL_TEST_USER (name or uid; default 65534, nobody) with no supplementary
+# groups. As anyone else: runs PROGRAM as is.
+# Each --with VAR=FILE exports VAR=FILE (the tests read the probe's and cell's paths from it).
+# When the user cannot reach PROGRAM or a FILE where they are (a build tree under /root, say),
+# they are copied to a private directory under /tmp first, and VAR points at the copy.
 set -eu
-[ "$#" -ge 1 ] || { echo "usage: as-user.sh PROGRAM [ARGS...]" >&2; exit 2; }
+withs=""
+while [ "$#" -gt 0 ] && [ "$1" = "--with" ]; do
+  withs="$withs $2"
+  shift 2
+done
+[ "$#" -ge 1 ] || { echo "usage: as-user.sh [--with VAR=FILE]... PROGRAM [ARGS...]" >&2; exit 2; }
+program=$1
+shift
+
 if [ "$(id -u)" -ne 0 ]; then
-  exec "$@"
+  for w in $withs; do export "$w"; done
+  exec "$program" "$@"
 fi
+
 user=${CELL_TEST_USER:-65534}
 uid=$(id -u "$user" 2>/dev/null || echo "$user")
 gid=$(id -g "$user" 2>/dev/null || echo "$uid")
 case "$uid$gid" in *[!0-9]*) echo "as-user.sh: unknown user '$user'" >&2; exit 2 ;; esac
+as_user() { setpriv --reuid="$uid" --regid="$gid" --clear-groups -- "$@"; }
+
+reachable=yes
+as_user test -x "$program" || reachable=no
+for w in $withs; do as_user test -r "${w#*=}" || reachable=no; done
+
+stage=""
+if [ "$reachable" = no ]; then
+  stage=$(mktemp -d /tmp/cell-as-user.XXXXXX)
+  trap 'rm -rf "$stage"' EXIT
+  chmod 755 "$stage"
+  cp "$program" "$stage/"
+  program="$stage/$(basename "$program")"
+  staged=""
+  for w in $withs; do
+    cp "${w#*=}" "$stage/"
+    staged="$staged ${w%%=*}=$stage/$(basename "${w#*=}")"
+  done
+  withs=$staged
+  chmod -R a+rX "$stage"
+fi
+
 # Root's own directories would be unusable: let cell pick the rootless defaults
 # (/tmp/cell-UID for runtime state, /tmp/cell-data-UID for data), temp files in /tmp.
-exec env -u XDG_RUNTIME_DIR -u XDG_DATA_HOME -u CELL_RUNTIME -u CELL_DATA -u HOME TMPDIR=/tmp \
-  setpriv --reuid="$uid" --regid="$gid" --clear-groups -- "$@"
+set -- env -u XDG_RUNTIME_DIR -u XDG_DATA_HOME -u CELL_RUNTIME -u CELL_DATA -u HOME \
+  TMPDIR=/tmp $withs setpriv --reuid="$uid" --regid="$gid" --clear-groups -- "$program" "$@"
+if [ -z "$stage" ]; then exec "$@"; fi
+"$@"  # not exec: the trap removes the copies afterwards

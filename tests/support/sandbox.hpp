@@ -18,7 +18,7 @@
 
 namespace cell::test {
 
-// The cell-probe binary built with the tests (CELL_PROBE_PATH).
+// The cell-probe binary: $CELL_TEST_PROBE, else the one built with the tests (CELL_PROBE_PATH).
 const char* probe_path();
 
 // One Runtime for the whole test binary (default directories, like the CLI).
