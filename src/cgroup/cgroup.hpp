@@ -21,18 +21,24 @@ struct Usage {
   std::optional<std::uint64_t> cpu_ns, user_ns, sys_ns;
   std::optional<std::uint64_t> memory_peak_bytes;
   std::string memory_peak_source;  // "cgroup2.memory.peak", "cgroup1.memory.max_usage_in_bytes"
-  std::optional<std::uint64_t> pids_peak;
-  std::uint64_t oom_kills = 0;       // kernel OOM kills inside the cgroup
-  bool memory_limit_hit = false;     // memory.events max / v1 failcnt > 0
-  bool pids_limit_hit = false;       // pids.events max > 0: a fork failed at pids.max
+  std::optional<std::uint64_t> pids_peak;  // the program's processes (cell's reaper not counted)
+  std::uint64_t oom_kills = 0;             // kernel OOM kills inside the cgroup
+  // An allocation failed at the limit: v2 memory.events oom; v1 oom_control oom_kill (or failcnt
+  // on kernels before 4.13, which also counts reclaimed page cache). Plain reclaim of page cache
+  // at the limit (v2 memory.events max) does not count.
+  bool memory_limit_hit = false;
+  bool pids_limit_hit = false;  // pids.events max > 0: a fork failed at pids.max
 };
 
 // The limits a run's cgroup enforces (all optional).
 struct LeafLimits {
   std::optional<std::uint64_t> memory_bytes;
   std::optional<std::uint64_t> pids;
-  std::optional<double> cpus;      // cpu.max / cfs quota
+  std::optional<double> cpus;  // cpu.max / cfs quota
   std::optional<std::string> cpuset;
+  // cell's own processes in the leaf (the reaper, pid 1 of the sandbox): added to pids.max and
+  // left out of Usage::pids_peak, so `--pids N` gives the program N processes.
+  std::uint32_t reserved_pids = 1;
 };
 
 // One run's cgroup(s). Destroying it kills whatever is left inside and removes the directories.
@@ -59,15 +65,26 @@ class Driver {
   [[nodiscard]] virtual std::string mode() const = 0;  // "v2" or "v1"
   // Which of memory/pids/cpu/cpuset this driver can enforce.
   [[nodiscard]] virtual bool supports(std::string_view controller) const = 0;
-  // Creates a leaf named `name` with `limits` written.
-  virtual Result<std::unique_ptr<Leaf>> create(const std::string& name, const LeafLimits& limits) = 0;
+  // Creates a leaf named `name` (see next_leaf_name) with `limits` written.
+  virtual Result<std::unique_ptr<Leaf>> create(const std::string& name,
+                                               const LeafLimits& limits) = 0;
+  // An existing leaf `name` under this driver's parent(s), for gc: only kill_all/destroy.
+  virtual std::unique_ptr<Leaf> adopt(const std::string& name) = 0;
+  // The directories leaves are created in (v1: one per hierarchy).
+  [[nodiscard]] virtual std::vector<std::string> parent_dirs() const = 0;
   // Human-readable: the parent cgroup used and the controllers available.
   [[nodiscard]] virtual std::string describe() const = 0;
 };
 
 struct DetectOptions {
   std::string parent;  // --cgroup-parent: a cgroup path to create leaves under ("" = detect)
+  // Change nothing (doctor, gc): do not enable controllers, create the parent or move cell into
+  // its own sub-cgroup; describe what a run would use.
+  bool inspect_only = false;
 };
+
+// "cell-<pid>-<starttime>-<n>": unique in the process, and gc can tell whether its owner lives.
+std::string next_leaf_name();
 
 // The usable driver for this process, or an Error saying why none can be used (rootless
 // without delegation, read-only cgroupfs...). Never moves foreign processes.

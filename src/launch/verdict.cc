@@ -160,8 +160,10 @@ RunResult make_verdict(const VerdictInputs& in) {
     exited = WIFEXITED(st);
     code = exited ? WEXITSTATUS(st) : 0;
     sig = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
-  } else if (o.killed != KillReason::none) {
-    sig = SIGKILL;  // we killed pid 1, and with it the payload, before it could report
+  } else if (o.killed != KillReason::none || (in.cgroup_usage && in.cgroup_usage->oom_kills > 0)) {
+    // We killed pid 1, or the kernel did (an OOM kill with memory.oom.group takes the whole
+    // cgroup), and with it the payload, before it could report.
+    sig = SIGKILL;
   } else {
     r.status = Status::internal_error;
     r.message = "the sandbox's init process ended without reporting the program's exit (code " +

@@ -96,16 +96,28 @@ DoctorCheck check_run(const std::string& runtime_dir) {
   return c;
 }
 
+// What a run would use, without changing anything: the mode, the parent and the controllers.
 DoctorCheck check_cgroup() {
   DoctorCheck c{"cgroup", false, false, "", ""};
   const std::string mounts = read_file("/proc/self/mounts").ok() ? *read_file("/proc/self/mounts") : "";
   const bool v1 = mounts.find(" cgroup ") != std::string::npos;
   const bool v2 = mounts.find(" cgroup2 ") != std::string::npos;
   const std::string mode = v1 && v2 ? "hybrid (v1 controllers + cgroup2)" : v2 ? "v2" : v1 ? "v1" : "none";
-  auto d = cgroup::detect({});
-  c.ok = d.ok();
-  c.detail = "mode " + mode + "; " + (d.ok() ? "using " + (*d)->describe() : d.error().what());
-  if (!c.ok) c.fix = "run as root, or start cell in a delegated cgroup (systemd-run --user -p Delegate=yes --scope ...); limits will otherwise degrade to rlimits";
+  auto d = cgroup::detect({.parent = "", .inspect_only = true});
+  if (!d.ok()) {
+    c.detail = "host " + mode + "; no usable cgroup: " + d.error().message;
+    c.fix = (d.error().hint.empty() ? "" : d.error().hint + "; ") +
+            "until then memory and pids limits degrade to RLIMIT_AS/RLIMIT_NPROC, cpus/cpuset are not enforced";
+    return c;
+  }
+  std::vector<std::string> missing;
+  for (const char* ctl : {"memory", "pids", "cpu", "cpuset"})
+    if (!(*d)->supports(ctl)) missing.push_back(ctl);
+  c.ok = missing.empty();
+  c.detail = "host " + mode + "; runs use " + (*d)->describe();
+  if (!c.ok)
+    c.fix = "delegate " + join(missing, ", ") +
+            " to cell's cgroup (systemd: Delegate=yes) or pass --cgroup-parent; those limits degrade meanwhile";
   return c;
 }
 

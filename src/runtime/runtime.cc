@@ -155,7 +155,7 @@ Result<RunResult> Runtime::run(const RunSpec& spec) const {
     if (!f.ok()) return f.error();
     filter = std::move(f).value();
   }
-  const std::string name = "cell-" + std::to_string(::getpid()) + "-" + std::to_string(++state_->counter);
+  const std::string name = cgroup::next_leaf_name();  // process-wide unique; gc reads the owner
   Result<RunCgroup> cg = make_cgroup(*state_, spec, p.limits, name);
   const std::string cgroup_mode = cg.ok() ? cg->mode : "none";
   if (!cg.ok()) {
