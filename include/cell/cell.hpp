@@ -3,6 +3,7 @@
 
 #include <cell/doctor.hpp>
 #include <cell/error.hpp>
+#include <cell/image.hpp>
 #include <cell/gc.hpp>
 #include <cell/profile.hpp>
 #include <cell/result.hpp>

@@ -25,6 +25,7 @@ enum class OpKind : std::uint8_t {
   overlay,       // overlayfs on target with data (lowerdir=...)
   mask,          // hide target: /dev/null bound over a file, an empty read-only tmpfs over a dir
   remount_ro,    // bind target on itself, read-only with flags
+  attach,        // move_mount a detached mount the parent prepared (`fd`: idmapped binds)
 };
 
 Step step_for(OpKind k) noexcept;
@@ -39,6 +40,7 @@ struct MountOp {
   unsigned long flags = 0;       // MS_* flags of the final mount
   unsigned mode = 0755;
   std::int32_t item = -1;        // the number the user sees ("mount #2")
+  int fd = -1;                   // attach: the detached mount
 };
 
 struct RlimitOp {

@@ -22,6 +22,7 @@ Step step_for(OpKind k) noexcept {
     case OpKind::overlay: return Step::mount_overlay;
     case OpKind::mask: return Step::mask_path;
     case OpKind::remount_ro: return Step::remount_readonly;
+    case OpKind::attach: return Step::bind_mount;
   }
   return Step::count_;
 }
@@ -95,6 +96,8 @@ int apply(const MountOp& op) noexcept {
     case OpKind::overlay: return ::mount("overlay", op.target, "overlay", op.flags, op.data);
     case OpKind::mask: return do_mask(op);
     case OpKind::remount_ro: return do_bind(op.target, op.target, op.flags | MS_RDONLY);
+    case OpKind::attach:
+      return ::move_mount(op.fd, "", AT_FDCWD, op.target, MOVE_MOUNT_F_EMPTY_PATH);
   }
   errno = EINVAL;
   return -1;

@@ -21,6 +21,7 @@ Runner add_run_command(CLI::App& app, std::vector<std::string>& program);
 void split_run_args(const CLI::App& run, std::vector<std::string>& args, std::vector<std::string>& program);
 Runner add_profile_commands(CLI::App& app);
 Runner add_doctor_command(CLI::App& app);
+Runner add_image_commands(CLI::App& app);
 Runner add_gc_command(CLI::App& app);
 
 // "cell: <message>; hint: <hint>" on stderr, one line.

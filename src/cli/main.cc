@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   Runner run = add_run_command(app, program);
   Runner profile = add_profile_commands(app);
   Runner doctor = add_doctor_command(app);
+  Runner image = add_image_commands(app);
   Runner gc = add_gc_command(app);
   try {
     std::vector<std::string> args(argv + 1, argv + argc);
@@ -41,6 +42,7 @@ int main(int argc, char** argv) {
   if (app.got_subcommand("run")) return run();
   if (app.got_subcommand("profile")) return profile();
   if (app.got_subcommand("doctor")) return doctor();
+  if (app.got_subcommand("image")) return image();
   if (app.got_subcommand("gc")) return gc();
   return 2;
 }

@@ -187,6 +187,12 @@ void MountTable::mask(int item, std::string_view inside) {
   plan_.add_op(o);
 }
 
+void MountTable::attach(int item, int fd, std::string_view inside) {
+  child::MountOp o = op(OpKind::attach, item, inside);
+  o.fd = fd;
+  plan_.add_op(o);
+}
+
 void MountTable::readonly(int item, std::string_view inside, unsigned long flags) {
   child::MountOp o = op(OpKind::remount_ro, item, inside);
   o.flags = flags;

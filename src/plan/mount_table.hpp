@@ -42,6 +42,8 @@ class MountTable {
   void mount_fs(int item, child::OpKind kind, std::string_view inside, const std::string& data,
                 unsigned long flags);
   void mask(int item, std::string_view inside);
+  // Attaches a detached mount prepared by the parent (kept open by the plan).
+  void attach(int item, int fd, std::string_view inside);
   void readonly(int item, std::string_view inside, unsigned long flags);
 
   [[nodiscard]] const std::string& stage() const { return stage_; }

@@ -7,6 +7,11 @@ const char* Plan::keep(std::string s) {
   return strings_.back().c_str();
 }
 
+int Plan::own(UniqueFd fd) {
+  fds_.push_back(std::move(fd));
+  return fds_.back().get();
+}
+
 void Plan::add_rlimit(int resource, std::uint64_t soft, std::uint64_t hard, std::string name) {
   child::RlimitOp op;
   op.resource = resource;

@@ -13,10 +13,13 @@
 #include <string>
 #include <vector>
 
+#include "base/unique_fd.hpp"
 #include "child/plan.hpp"
 #include "seccomp/seccomp.hpp"
 
 namespace cell::plan {
+
+class IdmapCache;
 
 // Where the sandbox's root comes from.
 struct RootSource {
@@ -42,6 +45,8 @@ struct Request {
   bool memory_via_rlimit = false;
   bool pids_via_rlimit = false;
   const seccomp::CompiledFilter* filter = nullptr;  // null: no seccomp
+  // Root with a ranged map: writable binds are idmapped so the sandbox user owns them inside.
+  IdmapCache* idmaps = nullptr;
 };
 
 // How sandbox ids map to host ids, written by the parent before it releases the child.
@@ -75,6 +80,8 @@ class Plan {
   // Appends a mount op; its `item` must index mount_descriptions.
   void add_op(const child::MountOp& op) { ops_.push_back(op); }
   void add_rlimit(int resource, std::uint64_t soft, std::uint64_t hard, std::string name);
+  // Keeps `fd` open for the plan's lifetime (the child inherits it); returns its number.
+  int own(UniqueFd fd);
   // Points `view` at the owned tables. Call once everything is added.
   void finalize(const seccomp::CompiledFilter* filter);
   void set_exec(const std::vector<std::string>& argv, const std::vector<std::string>& env,
@@ -82,6 +89,7 @@ class Plan {
 
  private:
   std::deque<std::string> strings_;  // deque: stable addresses
+  std::vector<UniqueFd> fds_;
   std::vector<child::MountOp> ops_;
   std::vector<child::RlimitOp> rlimits_;
   std::vector<const char*> exec_paths_;

@@ -11,6 +11,7 @@
 #include <algorithm>
 
 #include "base/strings.hpp"
+#include "plan/idmapped.hpp"
 #include <cell/units.hpp>
 
 namespace cell::plan {
@@ -190,7 +191,25 @@ std::string mount_text(const Mount& m, std::size_t number) {
   return s + ")";
 }
 
-Result<void> add_user_mounts(MountTable& t, const Profile& p) {
+// A writable bind as root: idmapped so the directory's owner is the sandbox user inside.
+// Falls back to a plain bind (and says so) where the filesystem cannot be idmapped.
+bool add_idmapped_bind(MountTable& t, int item, const Mount& m, const Request& req, Plan& plan) {
+  struct stat st {};
+  if (req.idmaps == nullptr || ::stat(m.source.c_str(), &st) != 0) return false;
+  const Profile& p = req.profile;
+  Result<int> ns = req.idmaps->get(st.st_uid, st.st_gid, req.uid_base + p.uid, req.uid_base + p.gid);
+  Result<UniqueFd> tree = ns.ok() ? idmapped_tree(m.source, *ns) : Result<UniqueFd>(ns.error());
+  if (!tree.ok()) {
+    plan.degraded.push_back(m.target + ": not idmapped (" + tree.error().message +
+                            "); the sandbox user may lack write access");
+    return false;
+  }
+  t.attach(item, plan.own(std::move(tree).value()), m.target);
+  return true;
+}
+
+Result<void> add_user_mounts(MountTable& t, const Request& req, Plan& plan) {
+  const Profile& p = req.profile;
   std::size_t number = 0;
   for (const Mount& m : p.mounts) {
     const int item = t.describe(mount_text(m, ++number));
@@ -206,7 +225,8 @@ Result<void> add_user_mounts(MountTable& t, const Profile& p) {
     // A missing source is left for the bind_mount step to report with its errno.
     const bool file = ::stat(m.source.c_str(), &st) == 0 && !S_ISDIR(st.st_mode);
     CELL_TRY(t.ensure(item, m.target, file));
-    t.bind(item, m.source, m.target, m.writable ? kRwBind : kRoBind);
+    if (!(m.writable && add_idmapped_bind(t, item, m, req, plan)))
+      t.bind(item, m.source, m.target, m.writable ? kRwBind : kRoBind);
     if (!file) t.covered_by_bind(m.target, m.source);
   }
   return {};
@@ -256,7 +276,7 @@ Result<void> add_root_layout(MountTable& t, const Request& req, Plan& plan) {
   CELL_TRY(add_proc(t));
   CELL_TRY(add_dev(t));
   if (p.mount_sys) CELL_TRY(add_sys(t, p));
-  CELL_TRY(add_user_mounts(t, p));
+  CELL_TRY(add_user_mounts(t, req, plan));
   return {};
 }
 

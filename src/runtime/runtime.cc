@@ -17,6 +17,7 @@
 #include "launch/report.hpp"
 #include "launch/supervise.hpp"
 #include "launch/verdict.hpp"
+#include "plan/idmapped.hpp"
 #include "plan/plan.hpp"
 #include "runtime/filter_cache.hpp"
 #include "runtime/merge.hpp"
@@ -31,6 +32,7 @@ struct Runtime::State {
   std::string data_dir, runtime_dir, stage_dir;
   std::uint32_t uid_base = 0;
   runtime::FilterCache filters;
+  plan::IdmapCache idmaps;
   std::shared_ptr<cgroup::Driver> cgroups;  // null: no usable cgroup
   std::string cgroup_problem;               // why, when null
   std::atomic<std::uint64_t> counter{0};
@@ -146,8 +148,9 @@ Result<RunResult> Runtime::run(const RunSpec& spec) const {
   Result<Profile> prof = runtime::effective_profile(spec);
   if (!prof.ok()) return prof.error();
   Profile& p = *prof;
-  Result<plan::RootSource> root = runtime::resolve_root(spec, state_->data_dir);
+  Result<runtime::ResolvedRoot> root = runtime::resolve_root(spec, state_->data_dir);
   if (!root.ok()) return root.error();
+  runtime::apply_image_env(p, spec, *root);
 
   std::shared_ptr<const seccomp::CompiledFilter> filter;
   if (p.seccomp.enabled) {
@@ -165,7 +168,7 @@ Result<RunResult> Runtime::run(const RunSpec& spec) const {
 
   plan::Request req;
   req.profile = p;
-  req.root = *root;
+  req.root = root->source;
   req.argv = spec.argv;
   req.workdir = spec.workdir;
   req.stage_dir = state_->stage_dir;
@@ -176,6 +179,8 @@ Result<RunResult> Runtime::run(const RunSpec& spec) const {
   req.memory_via_rlimit = cg->memory_via_rlimit;
   req.pids_via_rlimit = cg->pids_via_rlimit;
   req.filter = filter.get();
+  const bool ranged = req.caller_uid == 0 && spec.idmap == IdMapMode::automatic;
+  req.idmaps = ranged ? &state_->idmaps : nullptr;
   Result<std::unique_ptr<plan::Plan>> built = plan::build_plan(req);
   if (!built.ok()) return built.error();
   plan::Plan& plan = **built;

@@ -1,0 +1,53 @@
+// A temporary data directory with an image store, for tests that import.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <cell/image.hpp>
+
+#include <string>
+#include <vector>
+
+#include "image/fixtures.hpp"
+#include "image/safe_fs.hpp"
+#include "support/temp_dir.hpp"
+
+namespace cell::test {
+
+class ImageStoreTest : public ::testing::Test {
+ protected:
+  TempDir tmp{"cell-image-test"};
+  std::string data = tmp.sub("data");
+  ImageStore store = ImageStore::open(data).value();
+
+  // Image trees may hold read-only directories that a plain recursive delete cannot empty
+  // without root.
+  ~ImageStoreTest() override { (void)image::remove_tree(tmp.path()); }
+
+  Result<ImageInfo> import(const std::string& source, const std::string& name = "",
+                           const ImageLimits& limits = {}) {
+    ImportOptions o;
+    o.name = name;
+    o.limits = limits;
+    return store.import(source, o);
+  }
+  // Imports `source` and returns the flattened tree's path (fails the test otherwise).
+  std::string import_tree(const std::string& source, const std::string& name = "") {
+    Result<ImageInfo> r = import(source, name);
+    EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().what());
+    return r.ok() ? r->rootfs : std::string("/nonexistent");
+  }
+  // Everything an import may leave: work directories, images, blobs.
+  std::vector<std::string> store_leftovers() const {
+    std::vector<std::string> out;
+    for (const char* sub : {"/images/tmp", "/images/roots", "/images/blobs/sha256"})
+      for (const std::string& n : list_tree(data + sub)) out.push_back(sub + n);
+    return out;
+  }
+  // A layout under tmp with one image made of `layers` (gzip).
+  std::string layout(const std::string& name, const std::vector<std::vector<TarEntry>>& layers) {
+    write_simple_layout(tmp.sub(name), layers);
+    return "oci:" + tmp.sub(name);
+  }
+};
+
+}  // namespace cell::test
