@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -55,12 +56,13 @@ struct ImageInfo {
   std::vector<std::string> env;         // config Env ("KEY=VALUE"), applied to runs
   std::vector<std::string> entrypoint;  // config Entrypoint and Cmd (informational)
   std::vector<std::string> cmd;
-  std::string workdir, user;          // config WorkingDir and User (informational)
-  std::vector<ImageLayer> layers;     // bottom first
-  std::uint64_t size_bytes = 0;       // bytes of regular files in the flattened tree
-  std::uint64_t entries = 0;          // tar entries applied
-  std::vector<std::string> warnings;  // what the import could not keep (device nodes...)
-  std::string rootfs;                 // host path of the flattened, read-only tree
+  std::string workdir, user;                  // config WorkingDir and User (informational)
+  std::map<std::string, std::string> labels;  // config Labels (language images: cell.run, ...)
+  std::vector<ImageLayer> layers;             // bottom first
+  std::uint64_t size_bytes = 0;               // bytes of regular files in the flattened tree
+  std::uint64_t entries = 0;                  // tar entries applied
+  std::vector<std::string> warnings;          // what the import could not keep (device nodes...)
+  std::string rootfs;                         // host path of the flattened, read-only tree
 
   [[nodiscard]] std::string to_json(int indent = 2) const;
 };

@@ -25,6 +25,20 @@ std::uint64_t now_ms() {
          static_cast<std::uint64_t>(ts.tv_nsec) / 1000000;
 }
 
+// 1536 -> "1.5 KiB": image sizes are never round numbers.
+std::string human(std::uint64_t bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(bytes);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+  return buf;
+}
+
 // A one-line progress bar on stderr, redrawn at most ten times a second.
 class ProgressBar {
  public:
@@ -45,8 +59,8 @@ class ProgressBar {
     if (p.phase == "layer")
       what = "layer " + std::to_string(p.layer) + "/" + std::to_string(p.layers);
     std::fprintf(stderr, "\r\033[K%s: %s [%s] %3d%% %s/%s", label_.c_str(), what.c_str(),
-                 bar.c_str(), static_cast<int>(frac * 100), format_size(p.bytes_done).c_str(),
-                 p.bytes_total ? format_size(p.bytes_total).c_str() : "?");
+                 bar.c_str(), static_cast<int>(frac * 100), human(p.bytes_done).c_str(),
+                 p.bytes_total ? human(p.bytes_total).c_str() : "?");
     std::fflush(stderr);
   }
   void clear() {
@@ -89,8 +103,7 @@ int do_import(const ImageStore& store, const ImageArgs& a) {
   std::printf("imported %s %s (%zu layer%s, %s, %llu entries)\n",
               info->names.empty() ? "<none>" : info->names.front().c_str(), info->id.c_str(),
               info->layers.size(), info->layers.size() == 1 ? "" : "s",
-              format_size(info->size_bytes).c_str(),
-              static_cast<unsigned long long>(info->entries));
+              human(info->size_bytes).c_str(), static_cast<unsigned long long>(info->entries));
   return 0;
 }
 
@@ -112,8 +125,8 @@ int do_ls(const ImageStore& store, bool json) {
     for (const std::string& n : names) {
       const std::size_t colon = n.rfind(':');
       std::printf("%-32s %-12s %-12s %10s %6zu  %s\n", n.substr(0, colon).c_str(),
-                  n.substr(colon + 1).c_str(), short_id(i.id).c_str(),
-                  format_size(i.size_bytes).c_str(), i.layers.size(), i.imported_at.c_str());
+                  n.substr(colon + 1).c_str(), short_id(i.id).c_str(), human(i.size_bytes).c_str(),
+                  i.layers.size(), i.imported_at.c_str());
     }
   }
   return 0;
@@ -135,12 +148,13 @@ int do_inspect(const ImageStore& store, const std::string& ref, bool json) {
       i.imported_at.c_str(), i.created.empty() ? "-" : i.created.c_str());
   std::printf("platform:     %s/%s%s%s\nsize:         %s (%llu entries)\nrootfs:       %s\n",
               i.os.c_str(), i.architecture.c_str(), i.variant.empty() ? "" : "/", i.variant.c_str(),
-              format_size(i.size_bytes).c_str(), static_cast<unsigned long long>(i.entries),
+              human(i.size_bytes).c_str(), static_cast<unsigned long long>(i.entries),
               i.rootfs.c_str());
   for (const std::string& e : i.env) std::printf("env:          %s\n", e.c_str());
+  for (const auto& [k, v] : i.labels) std::printf("label:        %s=%s\n", k.c_str(), v.c_str());
   for (std::size_t n = 0; n < i.layers.size(); ++n)
     std::printf("layer %-6zu  %s %s %s\n", n + 1, i.layers[n].digest.c_str(),
-                format_size(i.layers[n].size).c_str(), i.layers[n].media_type.c_str());
+                human(i.layers[n].size).c_str(), i.layers[n].media_type.c_str());
   for (const std::string& w : i.warnings) std::printf("warning:      %s\n", w.c_str());
   return 0;
 }

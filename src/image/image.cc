@@ -217,6 +217,7 @@ std::string ImageInfo::to_json(int indent) const {
                             {"cmd", cmd},
                             {"workdir", workdir},
                             {"user", user},
+                            {"labels", labels},
                             {"layers", layers_j},
                             {"size_bytes", size_bytes},
                             {"entries", entries},

@@ -241,6 +241,7 @@ Result<ImageInfo> Importer::commit() {
     info.cmd = config_.cmd;
     info.workdir = config_.workdir;
     info.user = config_.user;
+    info.labels = config_.labels;
     for (const Descriptor& d : layers_)
       info.layers.push_back(
           {d.digest, d.media_type, d.size > 0 ? static_cast<std::uint64_t>(d.size) : 0});

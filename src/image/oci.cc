@@ -226,6 +226,11 @@ Result<ImageConfig> parse_config(std::string_view text, const std::string& what)
     c.cmd = *cmd;
     c.workdir = *wd;
     c.user = *user;
+    if (const auto labels = cfg->find("Labels"); labels != cfg->end() && !labels->is_null()) {
+      if (!labels->is_object()) return bad(what, "'Labels' is not an object");
+      for (const auto& [k, v] : labels->items())
+        if (v.is_string()) c.labels[k] = v.get<std::string>();
+    }
   }
   if (const auto rootfs = j->find("rootfs"); rootfs != j->end() && rootfs->is_object()) {
     Result<std::vector<std::string>> ids = opt_strings(*rootfs, "diff_ids", what);

@@ -47,6 +47,7 @@ struct ImageConfig {
   Platform platform;
   std::vector<std::string> env, entrypoint, cmd;
   std::string workdir, user;
+  std::map<std::string, std::string> labels;
   std::vector<std::string> diff_ids;  // digests of the uncompressed layer tars
   bool has_diff_ids = false;
 };

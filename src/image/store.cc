@@ -275,6 +275,7 @@ std::string record_to_json(const ImageInfo& i) {
                   {"cmd", i.cmd},
                   {"workdir", i.workdir},
                   {"user", i.user},
+                  {"labels", i.labels},
                   {"layers", layers},
                   {"size_bytes", i.size_bytes},
                   {"entries", i.entries},
@@ -300,6 +301,7 @@ Result<ImageInfo> record_from_json(const std::string& text, const std::string& w
     i.cmd = j.value("cmd", std::vector<std::string>{});
     i.workdir = j.value("workdir", "");
     i.user = j.value("user", "");
+    i.labels = j.value("labels", std::map<std::string, std::string>{});
     for (const json& l : j.at("layers"))
       i.layers.push_back({l.at("digest").get<std::string>(), l.value("media_type", ""),
                           l.value("size", std::uint64_t{0})});
