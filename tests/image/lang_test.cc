@@ -1,6 +1,7 @@
 // Language images end to end: tools/build-image builds python and bash with mmdebstrap from
 // the Debian mirror (about a minute each), imports them, and programs run in them.
 // CELL_TEST_LANGS="python c" picks other languages; CELL_SKIP_IMAGE_BUILD=1 skips (offline).
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -35,6 +36,7 @@ class LanguageImageTest : public ImageStoreTest {
       if (!have_tool(tool)) GTEST_SKIP() << "needs " << tool;
     if (::geteuid() != 0 && sh("grep -q \"^$(id -un):\" /etc/subuid") != 0)
       GTEST_SKIP() << "mmdebstrap as a user needs an /etc/subuid range";
+    ::chmod(tmp.path().c_str(), 0755);  // sandboxes of a root run must reach the store
   }
   std::string env() const { return "CELL=" + std::string(CELL_BINARY) + " CELL_DATA=" + data + " "; }
 };
