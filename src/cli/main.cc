@@ -11,6 +11,21 @@ void print_error(const std::string& message) { std::fprintf(stderr, "cell: %s\n"
 
 }  // namespace cell::cli
 
+namespace {
+
+// Whether `--exit-mode judge` was asked for, when the arguments could not be parsed.
+bool judge_mode_requested(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--") break;
+    if (a == "--exit-mode=judge" || (a == "--exit-mode" && i + 1 < argc && std::string(argv[i + 1]) == "judge"))
+      return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   using namespace cell::cli;
   CLI::App app{"cell: run untrusted programs in a fresh sandbox and report a verdict"};
@@ -37,7 +52,7 @@ int main(int argc, char** argv) {
     std::string where = "cell";
     for (const CLI::App* sub : app.get_subcommands()) where += " " + sub->get_name();
     std::fprintf(stderr, "%s: %s (see %s --help)\n", where.c_str(), e.what(), where.c_str());
-    return where == "cell run" ? 125 : 2;
+    return where == "cell run" && !judge_mode_requested(argc, argv) ? 125 : 2;
   }
   if (app.got_subcommand("run")) return run();
   if (app.got_subcommand("profile")) return profile();

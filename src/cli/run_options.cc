@@ -212,11 +212,12 @@ Result<void> parse_identity(const RunOptions& o, RunSpec& s) {
 
 Result<RunSpec> to_run_spec(RunOptions& o) {
   RunSpec s;
+  // The exit mode first: it decides how every later error is reported.
+  if (o.exit_mode == "judge") o.judge_mode = true;
+  else if (o.exit_mode != "passthrough") return bad("--exit-mode", o.exit_mode, "expected passthrough or judge");
   if (!o.argv.empty() && o.argv[0] == "--") o.argv.erase(o.argv.begin());
   if (o.argv.empty()) return Error::make(ErrorKind::usage, "run: no PROGRAM given (usage: cell run [OPTIONS] [--] PROGRAM [ARGS...])");
   s.argv = o.argv;
-  if (o.exit_mode == "judge") o.judge_mode = true;
-  else if (o.exit_mode != "passthrough") return bad("--exit-mode", o.exit_mode, "expected passthrough or judge");
   if (!o.rootfs.empty() && o.image != "host") return Error::make(ErrorKind::usage, "--rootfs and --image cannot be combined");
   s.image = o.image;
   s.rootfs = o.rootfs;

@@ -164,6 +164,9 @@ Result<void> add_dev(MountTable& t) {
   const int shm = t.describe("/dev/shm (tmpfs)");
   t.mkdir(shm, "/dev/shm", 01777);
   t.mount_fs(shm, OpKind::tmpfs, "/dev/shm", "mode=1777,size=64m", MS_NOSUID | MS_NODEV);
+  // Sealed once populated: with a single-uid map the payload owns this tmpfs and could add
+  // entries. /dev/pts and /dev/shm are mounts of their own and stay writable.
+  t.mount_fs(item, OpKind::tmpfs, "/dev", "", MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC);
   return {};
 }
 

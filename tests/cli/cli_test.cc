@@ -256,11 +256,8 @@ void expect_one_line_error(const Finished& f, int code) {
   EXPECT_EQ(f.out, "") << f.describe();
 }
 
-// KNOWN BUGS (reported, not fixed here), judge mode answers 125 instead of 2 for:
-//  - "--no-such-flag": main.cc returns 125 for any CLI11 parse error of `cell run`, without
-//    looking for --exit-mode judge among the arguments;
-//  - "--" (no program): to_run_spec() rejects the empty program before it parses
-//    --exit-mode, so judge_mode is still false.
+// Judge mode answers 2 for every usage error, including parse errors CLI11 reports and a
+// missing program.
 TEST_P(BadRunFlag, OneLineAnd125OrJudge2) {
   std::vector<std::string> args = {"run"};
   args.insert(args.end(), GetParam().begin(), GetParam().end());

@@ -134,10 +134,8 @@ TEST(Dev, IsMinimal) {
   EXPECT_EQ(mount_at(r.facts, "/dev/shm"), "tmpfs rw");
 }
 
-// KNOWN BUG (reported, not fixed here): rootless, the sandbox user owns the /dev tmpfs (the
-// single-uid map makes the setup user and the program the same uid), so the program can add
-// files to /dev. Root runs pass (ns root owns /dev). Expected fix: remount /dev read-only
-// once it is populated (/dev/shm and /dev/pts are their own mounts and stay writable).
+// Rootless, the single-uid map makes the program the owner of the /dev tmpfs: it must be
+// sealed read-only once populated (/dev/shm and /dev/pts are mounts of their own).
 TEST(Dev, TheProgramCannotAddNodes) {
   CELL_REQUIRE(Need::sandbox);
   const ProbeRun r = run_probe({"write", "/dev/new-file", "mkdir", "/dev/new-dir"});
