@@ -18,7 +18,8 @@ using Runner = std::function<int()>;
 // (so the payload's own flags, like `python3 -c`, are never taken for cell's).
 Runner add_run_command(CLI::App& app, std::vector<std::string>& program);
 // Splits `cell run` arguments at the first one that is not an option or an option's value.
-void split_run_args(const CLI::App& run, std::vector<std::string>& args, std::vector<std::string>& program);
+void split_run_args(const CLI::App& run, std::vector<std::string>& args,
+                    std::vector<std::string>& program);
 Runner add_profile_commands(CLI::App& app);
 Runner add_doctor_command(CLI::App& app);
 Runner add_image_commands(CLI::App& app);

@@ -10,7 +10,8 @@ Runner add_profile_commands(CLI::App& app) {
   profile->require_subcommand(1);
   auto file = std::make_shared<std::string>();
   auto name = std::make_shared<std::string>();
-  CLI::App* check = profile->add_subcommand("check", "Validate a profile file; print every problem");
+  CLI::App* check =
+      profile->add_subcommand("check", "Validate a profile file; print every problem");
   check->add_option("FILE", *file, "profile YAML file")->required();
   CLI::App* show = profile->add_subcommand("show", "Print the effective profile as YAML");
   show->add_option("NAME", *name, "built-in name or file")->required();

@@ -37,11 +37,15 @@ int passthrough_code(const RunResult& r) {
 
 int judge_code(const RunResult& r) {
   switch (r.status) {
-    case Status::ok: return 0;
-    case Status::setup_error: return 2;
+    case Status::ok:
+      return 0;
+    case Status::setup_error:
+      return 2;
     case Status::internal_error:
-    case Status::cancelled: return 3;
-    default: return 1;
+    case Status::cancelled:
+      return 3;
+    default:
+      return 1;
   }
 }
 
@@ -62,12 +66,14 @@ int usage_failure(const RunOptions& o, const Error& e) {
 // A short summary on stderr when the program did not simply run to completion.
 void report_to_terminal(const RunResult& r) {
   if (r.status == Status::ok || r.status == Status::nonzero_exit) return;
-  std::fprintf(stderr, "cell: %s: %s\n", std::string(to_string(r.status)).c_str(), r.message.c_str());
+  std::fprintf(stderr, "cell: %s: %s\n", std::string(to_string(r.status)).c_str(),
+               r.message.c_str());
 }
 
 }  // namespace
 
-void split_run_args(const CLI::App& run, std::vector<std::string>& args, std::vector<std::string>& program) {
+void split_run_args(const CLI::App& run, std::vector<std::string>& args,
+                    std::vector<std::string>& program) {
   for (std::size_t i = 1; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "--") {

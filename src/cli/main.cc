@@ -6,8 +6,12 @@
 
 namespace cell::cli {
 
-void print_error(const Error& e) { std::fprintf(stderr, "cell: %s\n", e.what().c_str()); }
-void print_error(const std::string& message) { std::fprintf(stderr, "cell: %s\n", message.c_str()); }
+void print_error(const Error& e) {
+  std::fprintf(stderr, "cell: %s\n", e.what().c_str());
+}
+void print_error(const std::string& message) {
+  std::fprintf(stderr, "cell: %s\n", message.c_str());
+}
 
 }  // namespace cell::cli
 
@@ -18,7 +22,8 @@ bool judge_mode_requested(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--") break;
-    if (a == "--exit-mode=judge" || (a == "--exit-mode" && i + 1 < argc && std::string(argv[i + 1]) == "judge"))
+    if (a == "--exit-mode=judge" ||
+        (a == "--exit-mode" && i + 1 < argc && std::string(argv[i + 1]) == "judge"))
       return true;
   }
   return false;
@@ -39,7 +44,8 @@ int main(int argc, char** argv) {
   Runner gc = add_gc_command(app);
   try {
     std::vector<std::string> args(argv + 1, argv + argc);
-    if (!args.empty() && args[0] == "run") split_run_args(*app.get_subcommand("run"), args, program);
+    if (!args.empty() && args[0] == "run")
+      split_run_args(*app.get_subcommand("run"), args, program);
     std::reverse(args.begin(), args.end());  // CLI11 takes the arguments last-first
     app.parse(args);
   } catch (const CLI::CallForHelp& e) {

@@ -11,39 +11,53 @@
 
 namespace cell::cli {
 
+namespace {
+// Like docker and bwrap: a scalar flag given twice keeps its last value.
+void last_wins(CLI::Option* opt) {
+  opt->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+}
+}  // namespace
+
 void register_run_options(CLI::App& run, RunOptions& o) {
-  run.add_option("--image", o.image, "imported image NAME[:TAG] or sha256:..., or `host`");
-  run.add_option("--rootfs", o.rootfs, "a directory used as the read-only root");
-  run.add_option("--profile", o.profile, "minimal | standard | hardened | paranoid | FILE");
-  run.add_option("-w,--workdir", o.workdir, "working directory inside (default /tmp, or /workspace)");
+  last_wins(
+      run.add_option("--image", o.image, "imported image NAME[:TAG] or sha256:..., or `host`"));
+  last_wins(run.add_option("--rootfs", o.rootfs, "a directory used as the read-only root"));
+  last_wins(
+      run.add_option("--profile", o.profile, "minimal | standard | hardened | paranoid | FILE"));
+  last_wins(run.add_option("-w,--workdir", o.workdir,
+                           "working directory inside (default /tmp, or /workspace)"));
   run.add_option("-v,--bind", o.binds, "HOST:PATH[:ro|rw] (ro by default)");
   run.add_option("--tmpfs", o.tmpfs, "PATH[:SIZE]");
-  run.add_option("--workspace", o.workspace, "HOSTDIR bound read-write at /workspace (the workdir)");
-  run.add_option("--user", o.user, "UID[:GID] inside");
-  run.add_option("--hostname", o.hostname, "hostname inside");
-  run.add_option("--network", o.network, "none | loopback | host");
+  last_wins(run.add_option("--workspace", o.workspace,
+                           "HOSTDIR bound read-write at /workspace (the workdir)"));
+  last_wins(run.add_option("--user", o.user, "UID[:GID] inside"));
+  last_wins(run.add_option("--hostname", o.hostname, "hostname inside"));
+  last_wins(run.add_option("--network", o.network, "none | loopback | host"));
   run.add_option("-e,--env", o.env, "KEY=VAL (or KEY: take the caller's value)");
   run.add_option("--env-file", o.env_files, "file of KEY=VAL lines");
-  run.add_option("--seccomp", o.seccomp, "profile NAME|FILE whose policy to use, or `off`");
-  run.add_option("--cpu-time", o.cpu_time, "CPU time limit, e.g. 1.5s");
-  run.add_option("--wall-time", o.wall_time, "wall time limit, e.g. 10s");
-  run.add_option("--memory", o.memory, "memory limit, e.g. 256M");
-  run.add_option("--pids", o.pids, "process limit");
-  run.add_option("--cpus", o.cpus, "CPU bandwidth, e.g. 1.5");
-  run.add_option("--cpuset", o.cpuset, "CPUs allowed, e.g. 0-1");
-  run.add_option("--fsize", o.fsize, "largest file the program may write");
-  run.add_option("--nofile", o.nofile, "open file limit");
-  run.add_option("--stack", o.stack, "stack size or `unlimited`");
-  run.add_option("--output-limit", o.output_limit, "limit per captured stream");
-  run.add_option("--stdin", o.stdin_, "FILE | - | none");
-  run.add_option("--stdout", o.stdout_, "FILE | - | capture");
-  run.add_option("--stderr", o.stderr_, "FILE | - | capture");
+  last_wins(
+      run.add_option("--seccomp", o.seccomp, "profile NAME|FILE whose policy to use, or `off`"));
+  last_wins(run.add_option("--cpu-time", o.cpu_time, "CPU time limit, e.g. 1.5s"));
+  last_wins(run.add_option("--wall-time", o.wall_time, "wall time limit, e.g. 10s"));
+  last_wins(run.add_option("--memory", o.memory, "memory limit, e.g. 256M"));
+  last_wins(run.add_option("--pids", o.pids, "process limit"));
+  last_wins(run.add_option("--cpus", o.cpus, "CPU bandwidth, e.g. 1.5"));
+  last_wins(run.add_option("--cpuset", o.cpuset, "CPUs allowed, e.g. 0-1"));
+  last_wins(run.add_option("--fsize", o.fsize, "largest file the program may write"));
+  last_wins(run.add_option("--nofile", o.nofile, "open file limit"));
+  last_wins(run.add_option("--stack", o.stack, "stack size or `unlimited`"));
+  last_wins(run.add_option("--output-limit", o.output_limit, "limit per captured stream"));
+  last_wins(run.add_option("--stdin", o.stdin_, "FILE | - | none"));
+  last_wins(run.add_option("--stdout", o.stdout_, "FILE | - | capture"));
+  last_wins(run.add_option("--stderr", o.stderr_, "FILE | - | capture"));
   run.add_flag("--json", o.json, "capture stdout/stderr and print the result JSON on stdout");
-  run.add_option("--result", o.result_file, "write the result JSON to FILE");
-  run.add_option("--exit-mode", o.exit_mode, "passthrough | judge");
-  run.add_option("--idmap", o.idmap, "auto | single | subid: how sandbox uids map to host uids");
+  last_wins(run.add_option("--result", o.result_file, "write the result JSON to FILE"));
+  last_wins(run.add_option("--exit-mode", o.exit_mode, "passthrough | judge"));
+  last_wins(run.add_option("--idmap", o.idmap,
+                           "auto | single | subid: how sandbox uids map to host uids"));
   run.add_flag("--require-cgroup", o.require_cgroup, "fail instead of degrading without cgroups");
-  run.add_option("--cgroup-parent", o.cgroup_parent, "cgroup to create the run's cgroup under");
+  last_wins(run.add_option("--cgroup-parent", o.cgroup_parent,
+                           "cgroup to create the run's cgroup under"));
 }
 
 namespace {
@@ -58,7 +72,8 @@ std::string host_path(const std::string& p) {
   return std::filesystem::absolute(p).lexically_normal().string();
 }
 
-Result<void> parse_duration_flag(const std::string& flag, const std::string& v, std::optional<Nanos>& out) {
+Result<void> parse_duration_flag(const std::string& flag, const std::string& v,
+                                 std::optional<Nanos>& out) {
   if (v.empty()) return {};
   std::string why;
   auto d = parse_duration(v, why);
@@ -67,8 +82,8 @@ Result<void> parse_duration_flag(const std::string& flag, const std::string& v, 
   return {};
 }
 
-Result<void> parse_size_flag(const std::string& flag, const std::string& v, std::optional<std::uint64_t>& out,
-                             bool allow_unlimited = false) {
+Result<void> parse_size_flag(const std::string& flag, const std::string& v,
+                             std::optional<std::uint64_t>& out, bool allow_unlimited = false) {
   if (v.empty()) return {};
   if (allow_unlimited && v == "unlimited") {
     out = Limits::kUnlimited;
@@ -81,11 +96,13 @@ Result<void> parse_size_flag(const std::string& flag, const std::string& v, std:
   return {};
 }
 
-Result<void> parse_count_flag(const std::string& flag, const std::string& v, std::optional<std::uint64_t>& out) {
+Result<void> parse_count_flag(const std::string& flag, const std::string& v,
+                              std::optional<std::uint64_t>& out) {
   if (v.empty()) return {};
   char* end = nullptr;
   const unsigned long long n = std::strtoull(v.c_str(), &end, 10);
-  if (end == v.c_str() || *end != '\0' || n == 0 || v[0] == '-') return bad(flag, v, "must be a positive whole number");
+  if (end == v.c_str() || *end != '\0' || n == 0 || v[0] == '-')
+    return bad(flag, v, "must be a positive whole number");
   out = n;
   return {};
 }
@@ -102,7 +119,8 @@ Result<void> parse_limits(const RunOptions& o, Limits& l) {
   if (!o.cpus.empty()) {
     char* end = nullptr;
     const double c = std::strtod(o.cpus.c_str(), &end);
-    if (end == o.cpus.c_str() || *end != '\0' || !(c > 0) || c > 4096) return bad("--cpus", o.cpus, "must be a number > 0");
+    if (end == o.cpus.c_str() || *end != '\0' || !(c > 0) || c > 4096)
+      return bad("--cpus", o.cpus, "must be a number > 0");
     l.cpus = c;
   }
   if (!o.cpuset.empty()) {
@@ -124,7 +142,8 @@ Result<void> parse_mounts(const RunOptions& o, RunSpec& s) {
     }
     if (parts.size() != 2 || parts[0].empty() || parts[1].empty())
       return bad("--bind", b, "expected HOST:PATH[:ro|rw]");
-    s.mounts.push_back({Mount::Kind::bind, host_path(parts[0]), parts[1], writable, 0, "--bind " + b});
+    s.mounts.push_back(
+        {Mount::Kind::bind, host_path(parts[0]), parts[1], writable, 0, "--bind " + b});
   }
   for (const std::string& t : o.tmpfs) {
     const std::vector<std::string> parts = split(t, ':');
@@ -139,7 +158,8 @@ Result<void> parse_mounts(const RunOptions& o, RunSpec& s) {
     s.mounts.push_back(m);
   }
   if (!o.workspace.empty()) {
-    s.mounts.push_back({Mount::Kind::bind, host_path(o.workspace), "/workspace", true, 0, "--workspace"});
+    s.mounts.push_back(
+        {Mount::Kind::bind, host_path(o.workspace), "/workspace", true, 0, "--workspace"});
     if (s.workdir.empty()) s.workdir = "/workspace";
   }
   return {};
@@ -201,10 +221,14 @@ Result<void> parse_identity(const RunOptions& o, RunSpec& s) {
     if (!n) return bad("--network", o.network, "expected none, loopback or host");
     s.network = *n;
   }
-  if (o.idmap == "auto") s.idmap = IdMapMode::automatic;
-  else if (o.idmap == "single") s.idmap = IdMapMode::single;
-  else if (o.idmap == "subid") s.idmap = IdMapMode::subid;
-  else return bad("--idmap", o.idmap, "expected auto, single or subid");
+  if (o.idmap == "auto")
+    s.idmap = IdMapMode::automatic;
+  else if (o.idmap == "single")
+    s.idmap = IdMapMode::single;
+  else if (o.idmap == "subid")
+    s.idmap = IdMapMode::subid;
+  else
+    return bad("--idmap", o.idmap, "expected auto, single or subid");
   return {};
 }
 
@@ -213,12 +237,17 @@ Result<void> parse_identity(const RunOptions& o, RunSpec& s) {
 Result<RunSpec> to_run_spec(RunOptions& o) {
   RunSpec s;
   // The exit mode first: it decides how every later error is reported.
-  if (o.exit_mode == "judge") o.judge_mode = true;
-  else if (o.exit_mode != "passthrough") return bad("--exit-mode", o.exit_mode, "expected passthrough or judge");
+  if (o.exit_mode == "judge")
+    o.judge_mode = true;
+  else if (o.exit_mode != "passthrough")
+    return bad("--exit-mode", o.exit_mode, "expected passthrough or judge");
   if (!o.argv.empty() && o.argv[0] == "--") o.argv.erase(o.argv.begin());
-  if (o.argv.empty()) return Error::make(ErrorKind::usage, "run: no PROGRAM given (usage: cell run [OPTIONS] [--] PROGRAM [ARGS...])");
+  if (o.argv.empty())
+    return Error::make(ErrorKind::usage,
+                       "run: no PROGRAM given (usage: cell run [OPTIONS] [--] PROGRAM [ARGS...])");
   s.argv = o.argv;
-  if (!o.rootfs.empty() && o.image != "host") return Error::make(ErrorKind::usage, "--rootfs and --image cannot be combined");
+  if (!o.rootfs.empty() && o.image != "host")
+    return Error::make(ErrorKind::usage, "--rootfs and --image cannot be combined");
   s.image = o.image;
   s.rootfs = o.rootfs;
   s.profile = o.profile;
