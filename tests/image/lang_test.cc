@@ -38,7 +38,9 @@ class LanguageImageTest : public ImageStoreTest {
       GTEST_SKIP() << "mmdebstrap as a user needs an /etc/subuid range";
     ::chmod(tmp.path().c_str(), 0755);  // sandboxes of a root run must reach the store
   }
-  std::string env() const { return "CELL=" + std::string(CELL_BINARY) + " CELL_DATA=" + data + " "; }
+  std::string env() const {
+    return "CELL=" + std::string(CELL_BINARY) + " CELL_DATA=" + data + " ";
+  }
 };
 
 TEST_F(LanguageImageTest, BuildAndRunPrograms) {
@@ -47,7 +49,8 @@ TEST_F(LanguageImageTest, BuildAndRunPrograms) {
   std::string lang;
   while (langs >> lang) {
     int status = 0;
-    const std::string log = capture(env() + CELL_SOURCE_DIR "/tools/build-image --check " + lang + " 2>&1", status);
+    const std::string log =
+        capture(env() + CELL_SOURCE_DIR "/tools/build-image --check " + lang + " 2>&1", status);
     ASSERT_EQ(status, 0) << log;
     std::fprintf(stderr, "%s", log.c_str());  // the timings, for CI logs
     Result<ImageInfo> info = store.inspect(lang);
@@ -56,14 +59,16 @@ TEST_F(LanguageImageTest, BuildAndRunPrograms) {
   }
   int status = 0;
   if (store.inspect("python").ok()) {
-    const std::string out =
-        capture(env() + CELL_BINARY " run --image python -- python3 -c 'import json, sys; print(6*7)'", status);
+    const std::string out = capture(
+        env() + CELL_BINARY " run --image python -- python3 -c 'import json, sys; print(6*7)'",
+        status);
     EXPECT_EQ(status, 0);
     EXPECT_EQ(out, "42\n");
   }
   if (store.inspect("bash").ok()) {
-    const std::string out =
-        capture(env() + CELL_BINARY " run --image bash -- bash -c 'echo $((6*7)) ${BASH_VERSINFO[0]}'", status);
+    const std::string out = capture(
+        env() + CELL_BINARY " run --image bash -- bash -c 'echo $((6*7)) ${BASH_VERSINFO[0]}'",
+        status);
     EXPECT_EQ(status, 0);
     EXPECT_EQ(out.substr(0, 3), "42 ");
   }

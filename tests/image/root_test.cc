@@ -71,13 +71,15 @@ TEST_F(RootImportTest, AnUnprivilegedImportKeepsWhatItCanAndSaysWhatItCannot) {
   ::chmod(tmp.sub("lay").c_str(), 0755);
   const pid_t pid = ::fork();
   if (pid == 0) {
-    if (::setgroups(0, nullptr) != 0 || ::setresgid(65534, 65534, 65534) != 0 || ::setresuid(65534, 65534, 65534) != 0)
+    if (::setgroups(0, nullptr) != 0 || ::setresgid(65534, 65534, 65534) != 0 ||
+        ::setresuid(65534, 65534, 65534) != 0)
       ::_exit(10);
     Result<ImageStore> s = ImageStore::open(own_data);
     Result<ImageInfo> r = s->import(src);
     if (!r.ok()) ::_exit(11);
     struct stat st {};
-    if (::stat((r->rootfs + "/home/app/data").c_str(), &st) != 0 || st.st_uid != 65534 || (st.st_mode & 07777) != 0640)
+    if (::stat((r->rootfs + "/home/app/data").c_str(), &st) != 0 || st.st_uid != 65534 ||
+        (st.st_mode & 07777) != 0640)
       ::_exit(12);
     if (::lstat((r->rootfs + "/dev/null").c_str(), &st) == 0) ::_exit(13);
     bool said_devices = false, said_owners = false;
@@ -90,7 +92,8 @@ TEST_F(RootImportTest, AnUnprivilegedImportKeepsWhatItCanAndSaysWhatItCannot) {
   int status = 0;
   ASSERT_EQ(::waitpid(pid, &status, 0), pid);
   ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 0) << "10 drop privileges, 11 import, 12 owner/mode, 13 device, 14 warnings";
+  EXPECT_EQ(WEXITSTATUS(status), 0)
+      << "10 drop privileges, 11 import, 12 owner/mode, 13 device, 14 warnings";
 }
 
 }  // namespace
