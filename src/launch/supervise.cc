@@ -66,6 +66,10 @@ int receive_fd(int sock) {
 
 // Reads one seccomp notification: which syscall a process tried.
 std::optional<Violation> receive_violation(int listener) {
+  // The listener also wakes poll() with POLLHUP once every filter user is gone, and on 6.1 the
+  // RECV ioctl then blocks forever: receive only what is really pending.
+  pollfd pending{listener, POLLIN, 0};
+  if (::poll(&pending, 1, 0) != 1 || (pending.revents & POLLIN) == 0) return std::nullopt;
   seccomp_notif_sizes sizes{};
   if (sys::seccomp(SECCOMP_GET_NOTIF_SIZES, 0, &sizes) != 0) return std::nullopt;
   std::vector<char> buf(std::max<std::size_t>(sizes.seccomp_notif, sizeof(seccomp_notif)), 0);

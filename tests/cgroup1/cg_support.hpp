@@ -31,8 +31,20 @@ inline std::string expected_mode() {
 inline bool in_vm() {
   return std::getenv("VMRUN") != nullptr;
 }
+// Built-in paths, or copies elsewhere (tools/vm-test.sh stages them where an unprivileged user
+// can reach them): CELL_TEST_CG_PROG, CELL_TEST_CLI.
+inline std::string from_env(const char* name, const char* fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? v : fallback;
+}
+inline std::string cg_prog_path() {
+  return from_env("CELL_TEST_CG_PROG", CELL_CG_PROG);
+}
+inline std::string cli_path() {
+  return from_env("CELL_TEST_CLI", CELL_CLI);
+}
 inline std::string prog_dir() {
-  return cgroup::fs::dirname(CELL_CG_PROG);
+  return cgroup::fs::dirname(cg_prog_path());
 }
 inline const char* kProg = "/opt/cg/cg_prog";
 

@@ -48,8 +48,10 @@ TEST_F(Limits, CpuOfA300msBusyLoopIsWithin5Percent) {
 }
 
 // The supervisor's timer re-arms at the remaining budget and reads the whole tree's cgroup
-// usage: the program is stopped within 5 ms of CPU past the limit (scheduler accounting lags
-// by up to a tick). Under TCG timers and ticks are coarser: 25 ms there.
+// usage: the program is stopped within 5 ms of CPU past the limit (the kernel charges a running
+// task at each tick, 4 ms at HZ=250; within that reach of the limit cell polls every 0.25 ms).
+// Under TCG each vCPU is a host thread on a shared host: the supervisor's vCPU can be
+// descheduled for tens of ms while the program's runs, so the VM only checks 150 ms.
 TEST_F(Limits, CpuLimitOf1sStopsTheProgramWithin5ms) {
   RunSpec s = prog_spec({"spin-forever"});
   s.limits.cpu_time = std::chrono::seconds(1);
@@ -59,7 +61,7 @@ TEST_F(Limits, CpuLimitOf1sStopsTheProgramWithin5ms) {
   EXPECT_TRUE(has_hit(r, "cpu_time")) << describe(r);
   EXPECT_EQ(r.killed_by, "cell");
   EXPECT_GE(r.usage.cpu_ns, 1'000'000'000u) << describe(r);
-  EXPECT_LE(r.usage.cpu_ns, in_vm() ? 1'025'000'000u : 1'005'000'000u) << describe(r);
+  EXPECT_LE(r.usage.cpu_ns, in_vm() ? 1'150'000'000u : 1'005'000'000u) << describe(r);
 }
 
 TEST_F(Limits, KernelOomKillIsMemoryLimitNotASignal) {
