@@ -20,7 +20,9 @@ namespace cell::cgroup {
 struct Usage {
   std::optional<std::uint64_t> cpu_ns, user_ns, sys_ns;
   std::optional<std::uint64_t> memory_peak_bytes;
-  std::string memory_peak_source;  // "cgroup2.memory.peak", "cgroup1.memory.max_usage_in_bytes"
+  // "cgroup2.memory.peak", "cgroup1.memory.max_usage_in_bytes", or before 5.19
+  // "cgroup2.memory.current" (polled every 5 ms: a short spike can be missed)
+  std::string memory_peak_source;
   std::optional<std::uint64_t> pids_peak;  // the program's processes (cell's reaper not counted)
   std::uint64_t oom_kills = 0;             // kernel OOM kills inside the cgroup
   // An allocation failed at the limit: v2 memory.events oom; v1 oom_control oom_kill (or failcnt
