@@ -125,9 +125,11 @@ class V1Leaf final : public Leaf {
           return empty;
         },
         kDrainNs);
-    for (const std::string& dir : d_.all) CELL_TRY(fs::remove_tree(dir, kDrainNs));
-    destroyed_ = true;
-    return {};
+    Result<void> first;  // every hierarchy gets its try; the first problem is reported
+    for (const std::string& dir : d_.all)
+      if (auto r = fs::remove_tree(dir, kDrainNs); !r.ok() && first.ok()) first = std::move(r);
+    destroyed_ = first.ok();
+    return first;
   }
 
   [[nodiscard]] std::string path() const override {
