@@ -29,15 +29,13 @@
 #include <string>
 #include <vector>
 
+#include "probe.hpp"
 #include "syscalls.hpp"
 
 extern char** environ;
 
-namespace {
+namespace cell_probe {
 
-using Args = std::vector<std::string>;
-
-void out(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 void out(const char* fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
@@ -51,6 +49,24 @@ const char* err_name(int e) {
   const char* n = strerrorname_np(e);
   return n != nullptr ? n : "E?";
 }
+
+int signal_number(const std::string& s) {
+  if (!s.empty() && s.find_first_not_of("0123456789") == std::string::npos)
+    return std::atoi(s.c_str());
+  const std::string name = s.rfind("SIG", 0) == 0 ? s.substr(3) : s;
+  for (int sig = 1; sig < NSIG; ++sig)
+    if (const char* abbrev = sigabbrev_np(sig); abbrev != nullptr && name == abbrev) return sig;
+  return SIGTERM;
+}
+
+}  // namespace cell_probe
+
+namespace {
+
+using cell_probe::Args;
+using cell_probe::Command;
+using cell_probe::err_name;
+using cell_probe::out;
 
 std::string read_file(const std::string& path, bool* ok = nullptr) {
   std::string s;
@@ -382,16 +398,8 @@ void cmd_sleep(const Args& a) {
   std::abort();
 }
 
-int signal_number(const std::string& s) {
-  if (is_number(s)) return static_cast<int>(number(s));
-  const std::string name = s.rfind("SIG", 0) == 0 ? s.substr(3) : s;
-  for (int sig = 1; sig < NSIG; ++sig)
-    if (const char* abbrev = sigabbrev_np(sig); abbrev != nullptr && name == abbrev) return sig;
-  return SIGTERM;
-}
-
 void cmd_raise(const Args& a) {
-  const int sig = signal_number(a[0]);
+  const int sig = cell_probe::signal_number(a[0]);
   ::signal(sig, SIG_DFL);
   ::kill(::getpid(), sig);
   out("raise=survived");
@@ -450,13 +458,6 @@ void cmd_syscall(const Args& a) {
 
 // --- dispatch ---------------------------------------------------------------------------
 
-struct Command {
-  const char* name;
-  int nargs;  // -1: all remaining arguments
-  void (*run)(const Args&);
-  const char* help;
-};
-
 const Command kCommands[] = {
     {"ids", 0, cmd_ids, "uid/gid/groups and the uid_map/gid_map lines"},
     {"status", 0, cmd_status, "Cap*, NoNewPrivs, Seccomp, SigIgn, SigBlk, NSpid"},
@@ -491,9 +492,29 @@ const Command kCommands[] = {
     {"exec", -1, cmd_exec, "PATH [ARGS...]: execve"},
 };
 
+// The command tables: this file's, then the escape attempts'.
+struct Table {
+  const Command* commands;
+  std::size_t count;
+};
+const Table kTables[] = {
+    {kCommands, sizeof kCommands / sizeof kCommands[0]},
+    {cell_probe::kEscapeCommands, cell_probe::kEscapeCommandCount},
+    {cell_probe::kKernelCommands, cell_probe::kKernelCommandCount},
+};
+
+const Command* find_command(const char* name) {
+  for (const Table& t : kTables)
+    for (std::size_t i = 0; i < t.count; ++i)
+      if (std::strcmp(name, t.commands[i].name) == 0) return &t.commands[i];
+  return nullptr;
+}
+
 int usage() {
   std::fprintf(stderr, "usage: cell-probe COMMAND [ARGS...] [COMMAND [ARGS...]]...\n");
-  for (const Command& c : kCommands) std::fprintf(stderr, "  %-13s %s\n", c.name, c.help);
+  for (const Table& t : kTables)
+    for (std::size_t i = 0; i < t.count; ++i)
+      std::fprintf(stderr, "  %-15s %s\n", t.commands[i].name, t.commands[i].help);
   return 2;
 }
 
@@ -502,9 +523,7 @@ int usage() {
 int main(int argc, char** argv) {
   if (argc < 2) return usage();
   for (int i = 1; i < argc;) {
-    const Command* cmd = nullptr;
-    for (const Command& c : kCommands)
-      if (std::strcmp(argv[i], c.name) == 0) cmd = &c;
+    const Command* cmd = find_command(argv[i]);
     if (cmd == nullptr) {
       std::fprintf(stderr, "cell-probe: unknown command '%s'\n", argv[i]);
       return usage();
