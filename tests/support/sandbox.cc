@@ -1,6 +1,7 @@
 #include "support/sandbox.hpp"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -134,8 +135,16 @@ std::vector<pid_t> child_pids() {
 }
 
 std::string cmdline_of(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
-  std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // read(2), not ifstream: a process exiting meanwhile makes the read fail with ESRCH, which
+  // libstdc++'s filebuf turns into an exception.
+  std::string s;
+  const int fd =
+      ::open(("/proc/" + std::to_string(pid) + "/cmdline").c_str(), O_RDONLY | O_CLOEXEC);
+  char buf[4096];
+  ssize_t n;
+  while (fd >= 0 && (n = ::read(fd, buf, sizeof buf)) > 0)
+    s.append(buf, static_cast<std::size_t>(n));
+  if (fd >= 0) ::close(fd);
   for (char& c : s)
     if (c == '\0') c = ' ';
   while (!s.empty() && s.back() == ' ') s.pop_back();
