@@ -1,5 +1,5 @@
-#include <cell/units.hpp>
 #include <gtest/gtest.h>
+#include <cell/units.hpp>
 
 using namespace std::chrono_literals;
 
@@ -22,6 +22,23 @@ TEST(ParseSize, RejectsBadUnitsWithAReason) {
   EXPECT_FALSE(parse_size("", why));
   EXPECT_FALSE(parse_size("M", why));
   EXPECT_FALSE(parse_size("1.5", why));
+}
+
+// Found by tests/fuzz (units): whole numbers went through a double (53 bits) and llround
+// (63 bits), so large byte counts came back changed.
+TEST(ParseSize, WholeNumbersAreExactUpToTheLargestSize) {
+  std::string why;
+  EXPECT_EQ(parse_size("9007199254740993", why), 9007199254740993ull);
+  EXPECT_EQ(parse_size("10000000000000000000", why), 10000000000000000000ull);
+  EXPECT_EQ(parse_size("18446744073709551615", why), UINT64_MAX);
+  EXPECT_EQ(parse_size("16777215T", why), 16777215ull << 40);
+  EXPECT_FALSE(parse_size("18446744073709551616", why));
+  EXPECT_NE(why.find("too large"), std::string::npos) << why;
+  EXPECT_FALSE(parse_size("16777216T", why));
+  EXPECT_FALSE(parse_size("99999999999999999999999G", why));
+  EXPECT_EQ(parse_duration("9007199254740993ns", why), std::chrono::nanoseconds(9007199254740993));
+  EXPECT_FALSE(parse_duration("9223372036854775808ns", why));
+  EXPECT_FALSE(parse_duration("1e999s", why));
 }
 
 TEST(ParseDuration, AcceptsCommonUnits) {
