@@ -11,7 +11,9 @@ the variants share the machine's state (load from other builds, page cache, CPU 
 by pair; the ratio cell/bwrap is computed per round and summarised by its median and range.
 Shuffled, not rotated: a cgroup v1 attach is cheap right after another one (see README), so a
 fixed neighbour would favour whichever cell variant follows the other.
-Throughput: W worker processes each loop one command for S seconds; runs/s is the total.
+Throughput: W worker processes each loop one command for S seconds; runs/s is the total. The S
+seconds are taken in ~2 s slices, variants shuffled in each slice round (load from elsewhere
+changes within minutes).
 Per-run CPU: the driver moves itself into a child of its cpuacct cgroup and reads cpuacct.usage
 around each run, so everything the run started counts, reparented processes included (wait4's
 rusage misses what the launcher does not reap itself: bwrap's sandbox). Work the kernel defers to
@@ -197,7 +199,7 @@ def alternate(sp, variants, rounds, gap_ms=0, warmup=3):
 
 
 def throughput(sp, v, workers, seconds):
-    """W processes loop the command for `seconds`; returns total runs per second."""
+    """W processes loop the command for `seconds`; returns (runs completed, seconds taken)."""
     pipes, pids = [], []
     start = time.monotonic() + 0.05
     for _ in range(workers):
@@ -234,7 +236,27 @@ def throughput(sp, v, workers, seconds):
             longest = max(longest, elapsed)
     if failed:
         raise SystemExit("launch.py: %s failed during the throughput run" % v.name)
-    return total / longest
+    return total, longest
+
+
+def throughput_interleaved(sp, variants, workers, seconds, slice_s=2.0):
+    """`seconds` of throughput per variant, taken in slices of ~2 s with the variants shuffled
+    in every slice round, so a build starting on the shared machine hits all of them alike.
+    Returns {name: (runs per second overall, [runs per second of each slice])}."""
+    slices = max(1, round(seconds / slice_s))
+    rng = random.Random(7)
+    order = list(variants)
+    runs = {v.name: 0 for v in variants}
+    took = {v.name: 0.0 for v in variants}
+    rates = {v.name: [] for v in variants}
+    for _ in range(slices):
+        rng.shuffle(order)
+        for v in order:
+            n, t = throughput(sp, v, workers, seconds / slices)
+            runs[v.name] += n
+            took[v.name] += t
+            rates[v.name].append(n / t)
+    return {name: (runs[name] / took[name], rates[name]) for name in runs}
 
 
 # ---- the standard suite ----
@@ -397,29 +419,33 @@ def suite_in(a, crun_ok, crun_fd, crun_error, sp):
             workload, rounds, ", %d ms idle before each round" % a.gap_ms if a.gap_ms else ""))
         lines.append("| variant | median ms | p10–p90 ms | CPU ms (median) | ratio to bwrap: median (min–max) | runs/s, %d workers |" % a.workers)
         lines.append("|---|---:|---:|---:|---:|---:|")
+        tputs = throughput_interleaved(sp, variants, a.workers, a.seconds) if a.seconds > 0 else {}
         for v in variants:
             s = summary(v.times)
             c = summary(v.cpus)
             ratios = [x / y for x, y in zip(v.times, bw.times)]
             r = summary(ratios)
-            tput = throughput(sp, v, a.workers, a.seconds) if a.seconds > 0 else float("nan")
+            tput, slices = tputs.get(v.name, (float("nan"), []))
             w["variants"][v.name] = {"argv": v.argv, "wall_ns": s, "cpu_ns": c, "ratio_to_bwrap": r,
-                                     "runs_per_s": tput, "times_ns": v.times}
+                                     "runs_per_s": tput, "runs_per_s_slices": slices, "times_ns": v.times}
             lines.append("| %s | %s | %s–%s | %s | %.2f (%.2f–%.2f) | %.0f |" % (
                 v.name, ms(s["median"]), ms(s["p10"]), ms(s["p90"]), ms(c["median"]),
                 r["median"], r["min"], r["max"], tput))
-        tb = w["variants"]["bwrap"]["runs_per_s"]
+        tb = w["variants"]["bwrap"]
         for name, d in w["variants"].items():
             if name.startswith("cell"):
-                lines.append("\n%s: %.2f× bwrap per run (median of per-round ratios), throughput %.2f× bwrap" % (
-                    name, d["ratio_to_bwrap"]["median"], d["runs_per_s"] / tb if tb else float("nan")))
+                per = [x / y for x, y in zip(d["runs_per_s_slices"], tb["runs_per_s_slices"]) if y]
+                spread = " (slices %.2f–%.2f)" % (min(per), max(per)) if per else ""
+                lines.append("\n%s: %.2f× bwrap per run (median of per-round ratios); throughput %.2f× bwrap%s" % (
+                    name, d["ratio_to_bwrap"]["median"],
+                    d["runs_per_s"] / tb["runs_per_s"] if tb["runs_per_s"] else float("nan"), spread))
         report["workloads"][workload] = w
     info["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
     head = ["## Launch benchmark, %s" % info["date"], "",
             "Machine: kernel %s, %s, %s CPUs; load average %s at start, %s at end." % (
                 info["kernel"], info["cpu"], info["nproc"], " ".join(info["loadavg"]),
                 " ".join(info["loadavg_end"])),
-            "cell: `%s` (built %s from %s); %s; %s." % (
+            "cell: `%s` (built %s; its repository is now at %s); %s; %s." % (
                 a.cell, info["cell_built"], info["cell_commit"], info["bwrap"], info["crun"])]
     if not crun_ok:
         head.append("\ncrun: not runnable: `%s`" % crun_error)

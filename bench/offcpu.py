@@ -33,7 +33,9 @@ KNOWN = [  # (label, frames that must all be present)
     ("pipe read: waits for the other side", ["pipe_read"]),
     ("usleep/nanosleep (polling loop)", ["hrtimer_nanosleep"]),
     ("exit: waits for the pid namespace to empty", ["zap_pid_ns_processes"]),
-    ("mutex/rwsem in the kernel", ["__mutex_lock"]),
+    ("cgroup_mutex: waits for another cgroup operation (any process's)", ["cgroup_kn_lock_live"]),
+    ("net namespace creation waits for a lock (setup_net)", ["setup_net"]),
+    ("mutex/rwsem in the kernel (other)", ["__mutex_lock"]),
     ("page fault I/O", ["filemap_fault"]),
 ]
 
