@@ -6,6 +6,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -118,6 +119,22 @@ void cmd_fd_escape(const Args& a) {
   if (::chdir("/") != 0) out("chdir=%s", err_name(errno));
 }
 
+// A fresh tmpfs pivoted to as the root, the old root kept at /old: from there, walk up and
+// look for MARKER (a host path). Needs a nested user namespace (unshare-user) and no filter.
+void cmd_pivot_escape(const Args& a) {
+  ::mkdir("/tmp/pivot", 0755);
+  if (::mount("tmpfs", "/tmp/pivot", "tmpfs", 0, nullptr) != 0)
+    return out("pivot=%s", err_name(errno));
+  ::mkdir("/tmp/pivot/old", 0755);
+  const long rc = ::syscall(SYS_pivot_root, "/tmp/pivot", "/tmp/pivot/old");
+  out("pivot=%s", outcome(rc));
+  if (rc != 0) return;
+  if (::chdir("/old") == 0) walk_up();
+  out("pivot_marker=%s", marker_seen_from_cwd(a[0]));
+  const std::string via_old = "/old" + a[0];
+  out("pivot_old_marker=%s", ::access(via_old.c_str(), F_OK) == 0 ? "visible" : "absent");
+}
+
 // remount PATH ro|rw: a bind remount (changing only the per-mount flags).
 void cmd_remount(const Args& a) {
   const unsigned long ro = a[1] == "ro" ? MS_RDONLY : 0;
@@ -178,6 +195,7 @@ extern const Command kEscapeCommands[] = {
     {"symlink", 2, cmd_symlink, "TARGET LINK"},
     {"chroot-escape", 1, cmd_chroot_escape, "MARKER: chroot + fchdir + '..' break-out attempts"},
     {"fd-escape", 1, cmd_fd_escape, "MARKER: fchdir to inherited directory fds, walk up"},
+    {"pivot-escape", 1, cmd_pivot_escape, "MARKER: pivot_root to a tmpfs, look from the old root"},
     {"remount", 2, cmd_remount, "PATH ro|rw: bind remount"},
     {"umount", 1, cmd_umount, "PATH: detach"},
     {"mount-fs", 2, cmd_mount_fs, "TYPE PATH: mount a fresh file system"},

@@ -141,11 +141,15 @@ TEST(Secrets, TheReapersProcEntriesAreClosed) {
   CELL_REQUIRE(Need::sandbox);
   for (const auto& tweak :
        {std::function<void(RunSpec&)>{}, std::function<void(RunSpec&)>(no_filter)}) {
-    const ProbeRun r = run_probe({"open", "/proc/1/mem", "read", "/proc/1/environ", "ls",
-                                  "/proc/1/fd", "ls", "/proc/1/root", "ls", "/proc/1/map_files"},
-                                 tweak);
+    // /proc/1/exe is cell's own binary on the host (the reaper is a fork, not an exec): the
+    // runc CVE-2019-5736 shape would open it for writing.
+    const ProbeRun r = run_probe(
+        {"open", "/proc/1/mem", "open", "/proc/1/exe", "open-w", "/proc/1/exe", "read",
+         "/proc/1/environ", "ls", "/proc/1/fd", "ls", "/proc/1/root", "ls", "/proc/1/map_files"},
+        tweak);
     ASSERT_EQ(r.result.status, Status::ok) << r.describe();
-    EXPECT_EQ(r.facts.get("open"), "EACCES") << r.describe();
+    for (const std::string& o : r.facts.all("open")) EXPECT_EQ(o, "EACCES") << r.describe();
+    EXPECT_EQ(r.facts.get("open_w"), "EACCES") << r.describe();
     EXPECT_EQ(r.facts.get("read"), "EACCES") << r.describe();
     for (const std::string& l : r.facts.all("ls")) EXPECT_THAT(l, AnyOf(Eq("EACCES"), Eq("EPERM")));
   }
@@ -264,6 +268,12 @@ TEST(Chroot, BreakOutsEndAtTheSandboxRoot) {
   EXPECT_EQ(escaped.facts.get("chroot"), "ok") << escaped.describe();
   EXPECT_NE(escaped.facts.get("chroot_escape_marker"), "visible") << escaped.describe();
   EXPECT_EQ(escaped.facts.get("chroot_escape_abs_marker"), "absent") << escaped.describe();
+  // pivot_root into a tmpfs of its own: the old root it keeps is the sandbox's, not the host's.
+  const ProbeRun pivoted = run_probe({"unshare-user", "pivot-escape", secret.path}, no_filter);
+  ASSERT_EQ(pivoted.result.status, Status::ok) << pivoted.describe();
+  EXPECT_EQ(pivoted.facts.get("pivot"), "ok") << pivoted.describe();
+  EXPECT_NE(pivoted.facts.get("pivot_marker"), "visible") << pivoted.describe();
+  EXPECT_EQ(pivoted.facts.get("pivot_old_marker"), "absent") << pivoted.describe();
   for (const ProbeRun* r : {&plain, &root, &escaped}) {
     EXPECT_EQ(r->facts.get("dotdot_stays_at_root"), "1") << r->describe();
     EXPECT_EQ(r->facts.get("dotdot_marker"), "ENOENT") << r->describe();
