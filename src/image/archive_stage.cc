@@ -123,10 +123,10 @@ Result<StagedArchive> stage_archive(
     if (raw == nullptr || !split_member_path(raw, c, why) || c.empty()) {
       if (raw != nullptr && c.empty() && why.empty()) continue;  // "./"
       return Error::make(ErrorKind::io,
-                         what + ": member '" + (raw ? raw : "?") + "': refused: " + why);
+                         what + ": member '" + printable(raw ? raw : "?") + "': refused: " + why);
     }
     const std::string path = join_components(c);
-    const std::string mwhat = what + ": member '" + path + "'";
+    const std::string mwhat = what + ": member '" + printable(path) + "'";
     if (const char* hl = archive_entry_hardlink(e)) {
       Components t;
       if (!split_member_path(hl, t, why))

@@ -223,7 +223,8 @@ std::string ImageInfo::to_json(int indent) const {
                             {"entries", entries},
                             {"warnings", warnings},
                             {"rootfs", rootfs}};
-  return j.dump(indent);
+  // Paths (source, rootfs) are bytes, not necessarily UTF-8: replace, never throw.
+  return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace cell

@@ -10,6 +10,7 @@
 
 #include "base/errno_names.hpp"
 #include "base/io.hpp"
+#include "base/strings.hpp"
 #include "image/blob_stream.hpp"
 #include "image/digest.hpp"
 #include "image/disk_tree.hpp"
@@ -44,7 +45,7 @@ std::string synthesized_config(const std::string& layer_digest, const std::strin
       {"rootfs", {{"type", "layers"}, {"diff_ids", {layer_digest}}}},
       {"history", {{{"created_by", "cell image import " + source_kind}}}},
   };
-  return j.dump();
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace
@@ -300,8 +301,10 @@ Result<ImageInfo> import_image(const Store& store, const std::string& source,
   Importer importer(store, options, *spec);
   Result<ImageInfo> r = importer.run();
   if (!r.ok()) {
+    // The message quotes the image's own text (tar names, JSON strings): one line, always.
     Error e = r.error();
-    e.message = source + ": " + e.message;
+    e.message = printable(source + ": " + e.message);
+    e.hint = printable(e.hint);
     return e;
   }
   return r;

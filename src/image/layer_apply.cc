@@ -78,12 +78,13 @@ Result<void> LayerApplier::apply(struct archive* a, const std::string& label) {
     if (r == ARCHIVE_EOF) return {};
     if (r < ARCHIVE_WARN) {
       const char* why = archive_error_string(a);
-      return Error::make(ErrorKind::io, label + ": " + (why ? why : "unreadable tar stream"));
+      return Error::make(ErrorKind::io,
+                         label + ": " + printable(why ? why : "unreadable tar stream"));
     }
     if (auto ar = apply_entry(a, e); !ar.ok()) {
       const char* p = entry_path(e);
       Error err = ar.error();
-      err.message = label + ": entry '" + (p ? p : "?") + "': " + err.message;
+      err.message = printable(label + ": entry '" + (p ? p : "?") + "': " + err.message);
       return err;
     }
     if (stream_ended_) {  // the last entry had all its data but the stream stopped there
@@ -420,6 +421,7 @@ std::vector<std::string> LayerApplier::warnings() const {
     w.push_back("could not set the owner of " + std::to_string(owners_failed_) + " entries");
   if (other_skipped_ > 0)
     w.push_back("skipped " + std::to_string(other_skipped_) + " entries of unsupported types");
+  for (std::string& s : w) s = printable(s);  // device and xattr names come from the layer
   return w;
 }
 

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/strings.hpp"
 #include "image/digest.hpp"
 
 namespace cell::image {
@@ -14,8 +15,9 @@ namespace {
 
 constexpr const char* kRefName = "org.opencontainers.image.ref.name";
 
+// `problem` may quote the document's own strings: made printable (one line, valid UTF-8).
 Error bad(const std::string& what, const std::string& problem) {
-  return Error::make(ErrorKind::io, what + ": " + problem);
+  return Error::make(ErrorKind::io, what + ": " + printable(problem));
 }
 
 Result<json> parse_json(std::string_view text, const std::string& what) {

@@ -124,7 +124,8 @@ Result<Refs> Store::read_refs() const {
 Result<void> Store::write_refs(const Refs& refs) const {
   json j = {{"schema", kRefsSchema}, {"refs", json::object()}};
   for (const auto& [k, v] : refs) j["refs"][k] = v;
-  return write_file_atomic(root_ + "/refs.json", j.dump(2) + "\n", 0644);
+  return write_file_atomic(root_ + "/refs.json",
+                           j.dump(2, ' ', false, json::error_handler_t::replace) + "\n", 0644);
 }
 
 Result<ImageInfo> Store::read_record(const std::string& id, const Refs& refs) const {
@@ -280,7 +281,8 @@ std::string record_to_json(const ImageInfo& i) {
                   {"size_bytes", i.size_bytes},
                   {"entries", i.entries},
                   {"warnings", i.warnings}};
-  return j.dump(2) + "\n";
+  // The source path is the caller's bytes, not necessarily UTF-8: replace, never throw.
+  return j.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 Result<ImageInfo> record_from_json(const std::string& text, const std::string& what) {

@@ -1,4 +1,5 @@
 // OCI index/manifest/config and docker-archive manifest.json parsers (src/image/oci.cc).
+#include <cstdio>
 #include <string>
 #include <string_view>
 
@@ -9,6 +10,8 @@ namespace cell::fuzz {
 
 namespace {
 void check_error(const Error& e) {
+  if (e.message.empty() || e.message.find('\n') != std::string::npos)
+    std::fprintf(stderr, "error message: [%s]\n", e.message.c_str());
   check(!e.message.empty(), "an error without a message");
   check(e.message.find('\n') == std::string::npos, "a multi-line error message");
 }

@@ -73,6 +73,8 @@ UniqueFd memory_file(const std::uint8_t* data, std::size_t size) {
 }
 
 void check_error(const Error& e) {
+  if (e.message.empty() || e.message.find('\n') != std::string::npos)
+    std::fprintf(stderr, "error message: [%s]\n", e.message.c_str());
   check(!e.message.empty(), "an extraction error without a message");
   check(e.message.find('\n') == std::string::npos, "a multi-line extraction error");
 }
@@ -101,6 +103,14 @@ int layer(const std::uint8_t* data, std::size_t size) {
       check_error(f.error());
     }
     (void)stream.finish();
+    // Warnings quote entry names: printable, and the image record holding them serialises.
+    ImageInfo info;
+    info.warnings = applier.warnings();
+    for (const std::string& w : info.warnings)
+      for (const char c : w)
+        check(static_cast<unsigned char>(c) >= 0x20 && c != 0x7f,
+              "a control character in a warning");
+    (void)info.to_json();
   }
   check(names_in(base) == std::set<std::string>{"root", "sentinel"},
         "something appeared next to the image root");
