@@ -155,7 +155,7 @@ std::string RunResult::to_json(int indent) const {
                       {"degraded", enforcement.degraded}};
   j["started_at"] = rfc3339(started_at);
   j["ended_at"] = rfc3339(ended_at);
-  return j.dump(indent);
+  return j.dump(indent, ' ', false, json::error_handler_t::replace);  // paths may not be UTF-8
 }
 
 RunResult result_from_error(const Error& e) {
