@@ -9,9 +9,9 @@ namespace cell::child {
 // pid 1 of the new namespaces: from a blank process to an assembled, read-only root.
 constexpr StepEntry kSandboxSteps[] = {
     {Step::reset_signals, reset_signals},
-    {Step::set_parent_death_signal, set_parent_death_signal},
     {Step::wait_for_parent, wait_for_parent},  // uid/gid maps are written now
     {Step::become_ns_root, become_ns_root},
+    {Step::set_parent_death_signal, set_parent_death_signal},  // after: id changes clear it
     {Step::set_hostname, set_hostname},
     {Step::bring_up_loopback, bring_up_loopback},
     {Step::make_mounts_private, make_mounts_private},

@@ -32,15 +32,15 @@ Step step_for(OpKind k) noexcept;
 
 struct MountOp {
   OpKind kind = OpKind::make_dir;
-  bool optional = false;    // a missing source or target is skipped, not an error
+  bool optional = false;  // a missing source or target is skipped, not an error
   const char* source = nullptr;
   std::size_t source_len = 0;
   const char* target = nullptr;  // absolute host-side path under the staging root
   const char* data = nullptr;
-  unsigned long flags = 0;       // MS_* flags of the final mount
+  unsigned long flags = 0;  // MS_* flags of the final mount
   unsigned mode = 0755;
-  std::int32_t item = -1;        // the number the user sees ("mount #2")
-  int fd = -1;                   // attach: the detached mount
+  std::int32_t item = -1;  // the number the user sees ("mount #2")
+  int fd = -1;             // attach: the detached mount
 };
 
 struct RlimitOp {
@@ -50,10 +50,11 @@ struct RlimitOp {
 
 struct ChildPlan {
   // pipes
-  int go_fd = -1;      // read: one byte once id maps are written; EOF = parent gone
-  int report_fd = -1;  // write: FailureRecord (CLOEXEC: EOF on successful exec)
-  int status_fd = -1;  // write: ReaperRecord
-  int notify_sock = -1;  // seccomp listener goes here (SCM_RIGHTS); -1 = no notify
+  int go_fd = -1;         // read: one byte once id maps are written; EOF = parent gone
+  int go_parent_fd = -1;  // the parent's write end of go: ours is closed so EOF can happen
+  int report_fd = -1;     // write: FailureRecord (CLOEXEC: EOF on successful exec)
+  int status_fd = -1;     // write: ReaperRecord
+  int notify_sock = -1;   // seccomp listener goes here (SCM_RIGHTS); -1 = no notify
   int stdio[3] = {0, 1, 2};
 
   // identity
@@ -61,7 +62,7 @@ struct ChildPlan {
   unsigned setup_uid = 0, setup_gid = 0;
   bool setgroups_allowed = false;
   bool setgroups_may_be_denied = false;  // newgidmap may write "deny": EPERM is expected
-  unsigned uid = 65534, gid = 65534;  // the payload's ids inside
+  unsigned uid = 65534, gid = 65534;     // the payload's ids inside
 
   const char* hostname = nullptr;
   bool loopback_up = false;

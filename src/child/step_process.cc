@@ -1,6 +1,7 @@
 // Child steps about the process itself and its namespaces.
 #include <grp.h>
 #include <net/if.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -28,19 +29,28 @@ StepStatus reset_signals(const ChildPlan&) noexcept {
   return ok();
 }
 
-// Fires when the thread that cloned us exits; the go pipe's EOF covers the window before.
-StepStatus set_parent_death_signal(const ChildPlan&) noexcept {
-  if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) return failed();
-  return ok();
-}
-
+// Until here the go pipe stands in for it: the parent holds its write end for the whole run,
+// so EOF (POLLHUP) means cell is gone.
 StepStatus wait_for_parent(const ChildPlan& p) noexcept {
+  ::close(p.go_parent_fd);  // our inherited copy would keep EOF from ever coming
   char go = 0;
   ssize_t n;
   do n = ::read(p.go_fd, &go, 1);
   while (n < 0 && errno == EINTR);
   if (n == 0 || go != 'G') ::_exit(kSetupFailedExit);  // parent gone or gave up: nobody to tell
   if (n < 0) return failed();
+  return ok();
+}
+
+// Fires when the thread that cloned us exits (the kernel then kills the whole pid namespace).
+// Set after become_ns_root: any change of effective ids clears it. A parent that died before
+// the prctl is caught by the go pipe's hang-up.
+StepStatus set_parent_death_signal(const ChildPlan& p) noexcept {
+  if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) return failed();
+  struct pollfd go {};
+  go.fd = p.go_fd;
+  go.events = POLLIN;
+  if (::poll(&go, 1, 0) > 0 && (go.revents & (POLLHUP | POLLERR)) != 0) ::_exit(kSetupFailedExit);
   ::close(p.go_fd);
   return ok();
 }

@@ -63,7 +63,8 @@ long clone_child(plan::Plan& plan, cgroup::Leaf* leaf, int* pidfd_out) {
 
 void reap(int pidfd) {
   siginfo_t info{};
-  while (::waitid(P_PIDFD, static_cast<id_t>(pidfd), &info, WEXITED | __WALL) != 0 && errno == EINTR) {
+  while (::waitid(P_PIDFD, static_cast<id_t>(pidfd), &info, WEXITED | __WALL) != 0 &&
+         errno == EINTR) {
   }
 }
 
@@ -90,6 +91,7 @@ Result<Launched> launch(plan::Plan& plan, const StdioFds& stdio, cgroup::Leaf* l
   }
   child::ChildPlan& v = plan.view;
   v.go_fd = ends.go_r.get();
+  v.go_parent_fd = go_w.get();
   v.report_fd = ends.report_w.get();
   v.status_fd = ends.status_w.get();
   v.notify_sock = ends.notify_child.get();
@@ -118,7 +120,9 @@ Result<Launched> launch(plan::Plan& plan, const StdioFds& stdio, cgroup::Leaf* l
   }
   if (auto r = write_id_maps(l.pid, plan.idmap); !r.ok()) return fail(r.error());
   const char go = 'G';
-  if (write_full(go_w.get(), &go, 1) != 0) return fail(setup_error(Step::release_child, errno, -1, &plan));
+  if (write_full(go_w.get(), &go, 1) != 0)
+    return fail(setup_error(Step::release_child, errno, -1, &plan));
+  l.go = std::move(go_w);
   return l;
 }
 

@@ -14,11 +14,12 @@
 namespace cell::launch {
 
 struct Launched {
-  pid_t pid = -1;     // host pid of the sandbox's pid 1 (the reaper)
-  UniqueFd pidfd;     // pollable: readable when pid 1 exits
-  UniqueFd report;    // FailureRecord, or EOF once the payload has exec'd
-  UniqueFd status;    // ReaperRecord once the payload has exited
-  UniqueFd notify;    // the seccomp listener arrives here (SCM_RIGHTS), if used
+  pid_t pid = -1;   // host pid of the sandbox's pid 1 (the reaper)
+  UniqueFd pidfd;   // pollable: readable when pid 1 exits
+  UniqueFd report;  // FailureRecord, or EOF once the payload has exec'd
+  UniqueFd status;  // ReaperRecord once the payload has exited
+  UniqueFd notify;  // the seccomp listener arrives here (SCM_RIGHTS), if used
+  UniqueFd go;      // held while the sandbox runs: its hang-up tells pid 1 that cell is gone
   std::uint64_t clone_ns = 0;
 };
 
