@@ -9,6 +9,7 @@
 # and userns) that tools/run-tests.sh runs.
 #   tools/security-tests.sh BUILD_DIR [sanitize] [fuzz] [load]      (default: all three)
 # Environment (CI defaults in brackets): CELL_SANITIZE_LABELS [unit|root|userns],
+#   CELL_SANITIZE_EXCLUDE [images|load] (labels left out of the sanitizer run),
 #   CELL_FUZZ_SECONDS [30], CELL_LOAD_RUNS [10000], CELL_LOAD_SECONDS [300], CELL_JOBS [2].
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -41,7 +42,7 @@ sanitize() {
     cmake --build "$asan" -j"$jobs" &&
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
       ctest --test-dir "$asan" --output-on-failure -j"$jobs" \
-      -L "${CELL_SANITIZE_LABELS:-unit|root|userns}"
+      -L "${CELL_SANITIZE_LABELS:-unit|root|userns}" -LE "${CELL_SANITIZE_EXCLUDE:-images|load}"
 }
 
 fuzz() {
