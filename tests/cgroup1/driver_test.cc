@@ -112,7 +112,11 @@ TEST_F(Driver, JoinedProcessIsCountedAndKilledWithTheTree) {
   // 2 % below that clock (both come from sched_clock, sampled at different points).
   EXPECT_GE(*u.cpu_ns, in_vm() ? 90'000'000u : 100'000'000u);
   EXPECT_LT(*u.cpu_ns, 200'000'000u);
-  EXPECT_EQ(*(*leaf)->cpu_ns(), *u.cpu_ns);
+  // The same counter, read again: waitpid can return before the exiting task's last context
+  // switch is accounted (seen under TCG: +2.4 ms), so the second read may be a little larger.
+  const std::uint64_t again = *(*leaf)->cpu_ns();
+  EXPECT_GE(again, *u.cpu_ns);
+  EXPECT_LE(again, *u.cpu_ns + 10'000'000u);
 
   const pid_t sleeper = spawn_waiting();
   ASSERT_TRUE((*leaf)->join(sleeper).ok());
