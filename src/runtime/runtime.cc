@@ -131,6 +131,7 @@ Result<Runtime> Runtime::open(RuntimeOptions options) {
     e.hint = "set CELL_RUNTIME to a writable directory";
     return e;
   }
+  st->filters.use_directory(st->runtime_dir + "/seccomp");
   if (auto d = cgroup::detect({}); d.ok()) {
     st->cgroups = std::shared_ptr<cgroup::Driver>(std::move(d).value());
   } else {
