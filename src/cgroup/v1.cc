@@ -101,15 +101,23 @@ class V1Leaf final : public Leaf {
 
   // SIGKILL everything at once (a CPU hog stops within microseconds), then freeze so nothing
   // forked meanwhile can escape, SIGKILL what is left, and thaw so those kills land.
+  // Freezing is skipped when there was nothing to kill (the usual end of a run: the pid
+  // namespace died with its init): only a member's fork or a migration by cell puts a task in
+  // the leaf, so an empty leaf stays empty. It is done once: after a frozen kill every task has
+  // SIGKILL queued and cannot fork any more, so later calls only signal the dying.
   Result<void> kill_all() override {
-    for (const std::string& dir : d_.all) fs::kill_procs(dir);
+    int signalled = 0;
+    for (const std::string& dir : d_.all) signalled += fs::kill_procs(dir);
+    if (signalled == 0 || stopped_) return {};
     const std::string freezer = d_.of("freezer");
     const std::string state = fs::join(freezer, "freezer.state");
     const bool frozen = !freezer.empty() && fs::write(state, "FROZEN").ok();
     if (frozen)
       fs::wait_until([&] { return trim(fs::read(state).value_or("")) == "FROZEN"; }, 100 * fs::kMs);
     for (const std::string& dir : d_.all) fs::kill_procs(dir);
-    if (frozen) return fs::write(state, "THAWED");
+    if (!frozen) return {};
+    CELL_TRY(fs::write(state, "THAWED"));
+    stopped_ = true;
     return {};
   }
 
@@ -172,6 +180,7 @@ class V1Leaf final : public Leaf {
   std::optional<std::uint64_t> pids_max_;
   bool has_pids_peak_ = false;
   std::unique_ptr<PeakSampler> sampler_;
+  bool stopped_ = false;  // a frozen kill_all has run: every task left is dying
   bool destroyed_ = false;
 };
 

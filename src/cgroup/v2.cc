@@ -96,15 +96,25 @@ class V2Leaf final : public Leaf {
     return u;
   }
 
+  // An unpopulated leaf (no process in its subtree) stays so: only a member's fork or a
+  // migration by cell puts a task there. Nothing to kill, nothing to freeze.
   Result<void> kill_all() override {
+    if (!populated()) return {};
     if (fs::exists(file("cgroup.kill"))) return fs::write(file("cgroup.kill"), "1");
-    // Before 5.14: freeze so nothing forks while we kill, kill, thaw so the kills land.
+    // Before 5.14: freeze so nothing forks while we kill, kill, thaw so the kills land. Once:
+    // after a frozen kill every task has SIGKILL queued and cannot fork any more.
+    if (stopped_) {
+      kill_tree(dir_);
+      return {};
+    }
     const bool frozen = fs::write(file("cgroup.freeze"), "1").ok();
     if (frozen)
       fs::wait_until([&] { return fs::read_keyed(file("cgroup.events"))["frozen"] == 1; },
                      100 * fs::kMs);
     kill_tree(dir_);
-    if (frozen) return fs::write(file("cgroup.freeze"), "0");
+    if (!frozen) return {};
+    CELL_TRY(fs::write(file("cgroup.freeze"), "0"));
+    stopped_ = true;
     return {};
   }
 
@@ -131,6 +141,13 @@ class V2Leaf final : public Leaf {
  private:
   std::string file(std::string_view name) const { return fs::join(dir_, name); }
 
+  // cgroup.events "populated"; true when it cannot be read (then kill as before).
+  [[nodiscard]] bool populated() const {
+    auto events = fs::read_keyed(file("cgroup.events"));
+    const auto it = events.find("populated");
+    return it == events.end() || it->second != 0;
+  }
+
   static void kill_tree(const std::string& dir) {
     fs::kill_procs(dir);
     for (const std::string& sub : fs::subdirs(dir)) kill_tree(fs::join(dir, sub));
@@ -144,6 +161,7 @@ class V2Leaf final : public Leaf {
   bool has_memory_peak_ = false;
   bool has_pids_peak_ = false;
   std::unique_ptr<PeakSampler> sampler_;
+  bool stopped_ = false;  // a frozen kill_all has run: every task left is dying
   bool destroyed_ = false;
 };
 
