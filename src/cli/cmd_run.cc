@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <fstream>
 
+#include "base/clock.hpp"
 #include "base/io.hpp"
 #include "base/strings.hpp"
 #include "cli/cli.hpp"
@@ -13,6 +14,23 @@
 namespace cell::cli {
 
 namespace {
+
+// CELL_DEBUG_TIMING=1: the phases of the run on stderr, in microseconds (bench/README.md).
+const std::uint64_t g_static_init_ns = monotonic_ns();  // about where process start ends
+
+bool debug_timing() {
+  const char* v = std::getenv("CELL_DEBUG_TIMING");
+  return v != nullptr && *v != '\0' && std::string_view(v) != "0";
+}
+
+void print_debug(LogLevel level, std::string_view message) {
+  if (level == LogLevel::debug)
+    std::fprintf(stderr, "cell: %.*s\n", static_cast<int>(message.size()), message.data());
+}
+
+std::string us_since(std::uint64_t from_ns, std::uint64_t to_ns) {
+  return std::to_string((to_ns - from_ns + 500) / 1000);
+}
 
 int passthrough_code(const RunResult& r) {
   switch (r.status) {
@@ -102,10 +120,15 @@ Runner add_run_command(CLI::App& app, std::vector<std::string>& program) {
     Result<RunSpec> spec = to_run_spec(o);
     if (!spec.ok()) return usage_failure(o, spec.error());
     RuntimeOptions ro;
+    const bool timing = debug_timing();
+    if (timing) ro.log = print_debug;
+    const std::uint64_t open_ns = monotonic_ns();
     Result<Runtime> rt = Runtime::open(ro);
     if (!rt.ok()) return usage_failure(o, rt.error());
+    const std::uint64_t run_ns = monotonic_ns();
     Result<RunResult> r = rt->run(*spec);
     if (!r.ok()) return usage_failure(o, r.error());
+    const std::uint64_t result_ns = monotonic_ns();
     const std::string json = r->to_json();
     if (!o.result_file.empty()) {
       if (auto w = write_file_atomic(o.result_file, json + "\n"); !w.ok()) {
@@ -117,6 +140,11 @@ Runner add_run_command(CLI::App& app, std::vector<std::string>& program) {
       std::puts(json.c_str());
     else
       report_to_terminal(*r);
+    if (timing)
+      print_debug(LogLevel::debug, "timing: cli " + us_since(g_static_init_ns, open_ns) +
+                                       " us (static init to Runtime::open), open " +
+                                       us_since(open_ns, run_ns) + " us, result " +
+                                       us_since(result_ns, monotonic_ns()) + " us");
     return exit_code(o, *r);
   };
 }

@@ -101,6 +101,7 @@ Result<Launched> launch(plan::Plan& plan, const StdioFds& stdio, cgroup::Leaf* l
   int pidfd = -1;
   const long pid = clone_child(plan, leaf, &pidfd);
   if (pid < 0) return setup_error(Step::clone, errno, -1, &plan);
+  l.cloned_ns = monotonic_ns();
   l.pid = static_cast<pid_t>(pid);
   l.pidfd.reset(pidfd);
   ends = ChildEnds{};  // the child has its copies; ours must close for EOFs to work
@@ -117,12 +118,15 @@ Result<Launched> launch(plan::Plan& plan, const StdioFds& stdio, cgroup::Leaf* l
       e.step = child::step_name(Step::join_cgroup);
       return fail(std::move(e));
     }
+    l.joined_ns = monotonic_ns();
   }
   if (auto r = write_id_maps(l.pid, plan.idmap); !r.ok()) return fail(r.error());
+  l.mapped_ns = monotonic_ns();
   const char go = 'G';
   if (write_full(go_w.get(), &go, 1) != 0)
     return fail(setup_error(Step::release_child, errno, -1, &plan));
   l.go = std::move(go_w);
+  l.go_ns = monotonic_ns();
   return l;
 }
 

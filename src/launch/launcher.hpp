@@ -21,6 +21,8 @@ struct Launched {
   UniqueFd notify;  // the seccomp listener arrives here (SCM_RIGHTS), if used
   UniqueFd go;      // held while the sandbox runs: its hang-up tells pid 1 that cell is gone
   std::uint64_t clone_ns = 0;
+  // When each launch step ended (monotonic), for CELL_DEBUG_TIMING; 0 if it did not run.
+  std::uint64_t cloned_ns = 0, joined_ns = 0, mapped_ns = 0, go_ns = 0;
 };
 
 struct StdioFds {

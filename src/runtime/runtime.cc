@@ -16,6 +16,7 @@
 #include "launch/launcher.hpp"
 #include "launch/report.hpp"
 #include "launch/supervise.hpp"
+#include "launch/timeline.hpp"
 #include "launch/verdict.hpp"
 #include "plan/idmapped.hpp"
 #include "plan/plan.hpp"
@@ -146,12 +147,15 @@ const std::string& Runtime::runtime_dir() const { return state_->runtime_dir; }
 Result<RunResult> Runtime::run(const RunSpec& spec) const {
   const std::uint64_t t0 = monotonic_ns();
   const auto started = std::chrono::system_clock::now();
+  launch::Timeline tl(t0);
   Result<Profile> prof = runtime::effective_profile(spec);
   if (!prof.ok()) return prof.error();
   Profile& p = *prof;
+  tl.mark("profile");
   Result<runtime::ResolvedRoot> root = runtime::resolve_root(spec, state_->data_dir);
   if (!root.ok()) return root.error();
   runtime::apply_image_env(p, spec, *root);
+  tl.mark("root");
 
   std::shared_ptr<const seccomp::CompiledFilter> filter;
   if (p.seccomp.enabled) {
@@ -159,6 +163,7 @@ Result<RunResult> Runtime::run(const RunSpec& spec) const {
     if (!f.ok()) return f.error();
     filter = std::move(f).value();
   }
+  tl.mark("seccomp");
   const std::string name = cgroup::next_leaf_name();  // process-wide unique; gc reads the owner
   Result<RunCgroup> cg = make_cgroup(*state_, spec, p.limits, name);
   const std::string cgroup_mode = cg.ok() ? cg->mode : "none";
@@ -166,6 +171,7 @@ Result<RunResult> Runtime::run(const RunSpec& spec) const {
     if (cg.error().kind == ErrorKind::setup) return result_from_error(cg.error());
     return cg.error();
   }
+  tl.mark("cgroup");
 
   plan::Request req;
   req.profile = p;
@@ -185,9 +191,11 @@ Result<RunResult> Runtime::run(const RunSpec& spec) const {
   Result<std::unique_ptr<plan::Plan>> built = plan::build_plan(req);
   if (!built.ok()) return built.error();
   plan::Plan& plan = **built;
+  tl.mark("plan");
 
   runtime::PreparedStdio stdio;
   CELL_TRY(runtime::prepare_stdio(spec, stdio));
+  tl.mark("stdio");
   cgroup::Leaf* leaf = cg->leaf.get();
   Result<launch::Launched> launched = launch::launch(plan, stdio.child, leaf, filter && filter->notify);
   for (UniqueFd& fd : stdio.child_owned) fd.reset();
@@ -203,7 +211,11 @@ Result<RunResult> Runtime::run(const RunSpec& spec) const {
     sc.stderr_fd = stdio.capture_read[2].get();
     sc.leaf = leaf;
     sc.cpus = usable_cpus(p.limits);
+    launch::mark_launch(tl, *launched);
     const launch::Outcome outcome = launch::supervise(*launched, sc);
+    tl.mark("child-setup+exec", outcome.exec_ns);
+    tl.mark("payload", outcome.end_ns);
+    tl.mark("drain");
     launch::VerdictInputs vi;
     vi.outcome = &outcome;
     vi.plan = &plan;
@@ -211,11 +223,14 @@ Result<RunResult> Runtime::run(const RunSpec& spec) const {
     vi.run_start_ns = t0;
     if (leaf != nullptr) vi.cgroup_usage = leaf->usage();
     result = launch::make_verdict(vi);
+    tl.mark("verdict");
   }
   if (leaf != nullptr) {
     if (auto r = leaf->destroy(); !r.ok())
       result.enforcement.degraded.push_back("cgroup cleanup: " + r.error().message);
   }
+  tl.mark("teardown");
+  if (state_->options.log) state_->options.log(LogLevel::debug, tl.describe());
   result.limits = p.limits;
   result.enforcement.cgroup = cgroup_mode;
   result.enforcement.userns = true;
