@@ -13,6 +13,7 @@
 #include "base/clock.hpp"
 #include "base/io.hpp"
 #include "cgroup/cgroup.hpp"
+#include "config/profile_cache.hpp"
 #include "launch/launcher.hpp"
 #include "launch/report.hpp"
 #include "launch/supervise.hpp"
@@ -54,6 +55,15 @@ unsigned usable_cpus(const Limits& l) {
   cpu_set_t set;
   if (::sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
   return 1;
+}
+
+// Built-in profiles come parsed from the runtime directory's cache (config/profile_cache.hpp).
+RunSpec with_cached_profile(const RunSpec& spec, const std::string& runtime_dir) {
+  RunSpec s = spec;
+  if (!s.profile_value)
+    s.profile_value = config::cached_builtin_profile(s.profile.empty() ? "standard" : s.profile,
+                                                     runtime_dir + "/profiles");
+  return s;
 }
 
 struct RunCgroup {
@@ -148,7 +158,7 @@ Result<RunResult> Runtime::run(const RunSpec& spec) const {
   const std::uint64_t t0 = monotonic_ns();
   const auto started = std::chrono::system_clock::now();
   launch::Timeline tl(t0);
-  Result<Profile> prof = runtime::effective_profile(spec);
+  Result<Profile> prof = runtime::effective_profile(with_cached_profile(spec, state_->runtime_dir));
   if (!prof.ok()) return prof.error();
   Profile& p = *prof;
   tl.mark("profile");

@@ -115,9 +115,11 @@ const std::string& build_id() {
   return id;
 }
 
-// Everything but the policy that decides the program's bytes.
-const std::string& environment() {
+}  // namespace
+
+const std::string& cache_environment() {
   static const std::string env = [] {
+    if (build_id().empty()) return std::string();
     const scmp_version* v = seccomp_version();
     utsname u{};
     ::uname(&u);
@@ -127,6 +129,8 @@ const std::string& environment() {
   }();
   return env;
 }
+
+namespace {
 
 // Only the caller's own uid may have written it: owned by the euid, not group/other-writable.
 bool trusted(const struct stat& st) {
@@ -164,44 +168,79 @@ Error write_error(const std::string& what, const std::string& path) {
 }  // namespace
 
 std::string cache_key(std::string_view canonical_policy, const CompileOptions& opts) {
-  if (build_id().empty()) return "";
-  std::string text = environment();
+  if (cache_environment().empty()) return "";
+  std::string text = cache_environment();
   text += opts.notify_kills ? " notify\n" : " kill\n";
   text.append(canonical_policy);
+  return sha256_hex(text);
+}
+
+std::string sha256_hex(std::string_view text) {
   unsigned char md[SHA256_DIGEST_LENGTH];
   sha256(text.data(), text.size(), md);
   return hex(md, sizeof md);
 }
 
-std::optional<CompiledFilter> read_cache_file(const std::string& dir, const std::string& key) {
-  if (key.size() != sizeof(FileHeader::key)) return std::nullopt;
+std::optional<std::string> read_private_file(const std::string& dir, const std::string& name,
+                                             std::size_t max_bytes) {
   const UniqueFd dfd = open_trusted_dir(dir);
   if (!dfd.valid()) return std::nullopt;
-  const std::string name = key + std::string(kSuffix);
   const UniqueFd fd(
       ::openat(dfd.get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
   struct stat st {};
-  if (!fd.valid() || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || !trusted(st))
+  if (!fd.valid() || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || !trusted(st) ||
+      static_cast<std::size_t>(st.st_size) > max_bytes)
     return std::nullopt;
-  const auto size = static_cast<std::size_t>(st.st_size);
-  if (size <= sizeof(FileHeader) || (size - sizeof(FileHeader)) % sizeof(sock_filter) != 0 ||
-      size > sizeof(FileHeader) + kMaxInstructions * sizeof(sock_filter))
+  std::string buf(static_cast<std::size_t>(st.st_size), '\0');
+  if (read_full(fd.get(), buf.data(), buf.size()) != static_cast<ssize_t>(buf.size()))
     return std::nullopt;
-  std::vector<char> buf(size);
-  if (read_full(fd.get(), buf.data(), size) != static_cast<ssize_t>(size)) return std::nullopt;
+  return buf;
+}
+
+Result<void> write_private_file(const std::string& dir, const std::string& name,
+                                std::string_view bytes) {
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return write_error("cannot create", dir);
+  const UniqueFd dfd = open_trusted_dir(dir);
+  if (!dfd.valid())
+    return Error::make(ErrorKind::io,
+                       "cache: " + dir + " is not a directory only this user can write");
+  prune(dfd.get());
+  static std::atomic<unsigned> counter{0};
+  const std::string tmp = ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+  UniqueFd fd(
+      ::openat(dfd.get(), tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!fd.valid()) return write_error("cannot create", dir + "/" + tmp);
+  const bool written = write_full(fd.get(), bytes.data(), bytes.size()) == 0;
+  fd.reset();
+  if (!written || ::renameat(dfd.get(), tmp.c_str(), dfd.get(), name.c_str()) != 0) {
+    Error e = write_error("cannot write", dir + "/" + name);
+    ::unlinkat(dfd.get(), tmp.c_str(), 0);
+    return e;
+  }
+  return {};
+}
+
+std::optional<CompiledFilter> read_cache_file(const std::string& dir, const std::string& key) {
+  if (key.size() != sizeof(FileHeader::key)) return std::nullopt;
+  const std::optional<std::string> file = read_private_file(
+      dir, key + std::string(kSuffix), sizeof(FileHeader) + kMaxInstructions * sizeof(sock_filter));
+  if (!file) return std::nullopt;
+  const std::size_t size = file->size();
+  if (size <= sizeof(FileHeader) || (size - sizeof(FileHeader)) % sizeof(sock_filter) != 0)
+    return std::nullopt;
   FileHeader h;
-  std::memcpy(&h, buf.data(), sizeof h);
+  std::memcpy(&h, file->data(), sizeof h);
   const std::size_t count = (size - sizeof h) / sizeof(sock_filter);
   if (std::memcmp(h.magic, kMagic, sizeof kMagic) != 0 || h.format != kFormat || h.count != count ||
       (h.flags & ~kFlagNotify) != 0 || h.reserved != 0 ||
       std::memcmp(h.key, key.data(), sizeof h.key) != 0)
     return std::nullopt;
   unsigned char md[SHA256_DIGEST_LENGTH];
-  sha256(buf.data() + sizeof h, size - sizeof h, md);
+  sha256(file->data() + sizeof h, size - sizeof h, md);
   if (std::memcmp(md, h.body_sha256, sizeof md) != 0) return std::nullopt;
   CompiledFilter f;
   f.program.resize(count);
-  std::memcpy(f.program.data(), buf.data() + sizeof h, size - sizeof h);
+  std::memcpy(f.program.data(), file->data() + sizeof h, size - sizeof h);
   f.notify = (h.flags & kFlagNotify) != 0;
   return f;
 }
@@ -211,12 +250,6 @@ Result<void> write_cache_file(const std::string& dir, const std::string& key,
   if (key.size() != sizeof(FileHeader::key) || filter.program.empty() ||
       filter.program.size() > kMaxInstructions)
     return Error::make(ErrorKind::internal, "seccomp cache: nothing to write for " + key);
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return write_error("cannot create", dir);
-  const UniqueFd dfd = open_trusted_dir(dir);
-  if (!dfd.valid())
-    return Error::make(ErrorKind::io,
-                       "seccomp cache: " + dir + " is not a directory only this user can write");
-  prune(dfd.get());
   FileHeader h{};
   std::memcpy(h.magic, kMagic, sizeof kMagic);
   h.format = kFormat;
@@ -227,21 +260,7 @@ Result<void> write_cache_file(const std::string& dir, const std::string& key,
   sha256(filter.program.data(), body, h.body_sha256);
   std::string bytes(reinterpret_cast<const char*>(&h), sizeof h);
   bytes.append(reinterpret_cast<const char*>(filter.program.data()), body);
-
-  static std::atomic<unsigned> counter{0};
-  const std::string tmp = ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
-  UniqueFd fd(
-      ::openat(dfd.get(), tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-  if (!fd.valid()) return write_error("cannot create", dir + "/" + tmp);
-  const bool written = write_full(fd.get(), bytes.data(), bytes.size()) == 0;
-  fd.reset();
-  const std::string name = key + std::string(kSuffix);
-  if (!written || ::renameat(dfd.get(), tmp.c_str(), dfd.get(), name.c_str()) != 0) {
-    Error e = write_error("cannot write", dir + "/" + name);
-    ::unlinkat(dfd.get(), tmp.c_str(), 0);
-    return e;
-  }
-  return {};
+  return write_private_file(dir, key + std::string(kSuffix), bytes);
 }
 
 }  // namespace cell::seccomp
