@@ -95,7 +95,8 @@ std::optional<std::uint64_t> process_cpu_ns(pid_t pid) {
   if (pid <= 0 || ::clock_getcpuclockid(pid, &clk) != 0) return std::nullopt;
   timespec ts{};
   if (::clock_gettime(clk, &ts) != 0) return std::nullopt;
-  return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<std::uint64_t>(ts.tv_nsec);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ull +
+         static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
 class Loop {
@@ -175,7 +176,8 @@ class Loop {
 
   void on_init_exit() {
     siginfo_t info{};
-    if (::waitid(P_PIDFD, static_cast<id_t>(l_.pidfd.get()), &info, WEXITED | WNOHANG | __WALL) != 0 &&
+    if (::waitid(P_PIDFD, static_cast<id_t>(l_.pidfd.get()), &info, WEXITED | WNOHANG | __WALL) !=
+            0 &&
         errno != EINTR)
       init_gone_ = true;
     if (info.si_pid != 0) {
@@ -203,8 +205,10 @@ class Loop {
   void on_exec() {
     o_.exec_seen = true;
     o_.exec_ns = monotonic_ns();
-    if (cfg_.wall_ns) arm(wall_timer_.get(), *cfg_.wall_ns);
-    else disarm(wall_timer_.get());
+    if (cfg_.wall_ns)
+      arm(wall_timer_.get(), *cfg_.wall_ns);
+    else
+      disarm(wall_timer_.get());
     if (cfg_.leaf == nullptr) payload_ = find_payload(l_.pid);
     if (cfg_.cpu_ns) arm(cpu_timer_.get(), *cfg_.cpu_ns / cfg_.cpus);
   }
@@ -240,15 +244,21 @@ class Loop {
       }
       const auto len = static_cast<std::uint64_t>(n);
       s.size_bytes += len;
-      const std::uint64_t cap = cfg_.output_limit ? std::min(*cfg_.output_limit, cfg_.capture_cap)
-                                                  : cfg_.capture_cap;
+      const std::uint64_t cap =
+          cfg_.output_limit ? std::min(*cfg_.output_limit, cfg_.capture_cap) : cfg_.capture_cap;
       if (s.captured_bytes < cap) {
         const std::uint64_t take = std::min(len, cap - s.captured_bytes);
         s.data.append(buf, take);
         s.captured_bytes += take;
       }
       if (s.size_bytes > s.captured_bytes) s.truncated = true;
-      if (cfg_.output_limit && s.size_bytes > *cfg_.output_limit) kill(KillReason::output);
+      if (cfg_.output_limit && s.size_bytes > *cfg_.output_limit) {
+        kill(KillReason::output);
+        // Stop reading: a writer in one long write() only sees its SIGKILL once the pipe is
+        // full; draining on would let it write everything first.
+        open = false;
+        return;
+      }
     }
   }
 
@@ -294,6 +304,8 @@ class Loop {
 
 }  // namespace
 
-Outcome supervise(Launched& l, const SuperviseConfig& cfg) { return Loop(l, cfg).run(); }
+Outcome supervise(Launched& l, const SuperviseConfig& cfg) {
+  return Loop(l, cfg).run();
+}
 
 }  // namespace cell::launch
