@@ -11,7 +11,8 @@ packages=(
   libseccomp-dev libcap-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev libarchive-dev libssl-dev libcli11-dev libcpp-httplib-dev
   # static archives of libarchive's own dependencies (the cell binary links them statically)
-  nettle-dev libxml2-dev libicu-dev liblzma-dev libbz2-dev zlib1g-dev
+  nettle-dev libxml2-dev libicu-dev liblzma-dev libbz2-dev zlib1g-dev libzstd-dev liblz4-dev
+  libacl1-dev
   # runtime helpers and test tools
   uidmap python3 busybox-static iproute2
   # images: building and importing

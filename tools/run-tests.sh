@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The whole test suite: build, then every ctest label on this host (unit, root, userns — the
 # rootless cases run as an unprivileged user — and cgroup1), then the cgroup2 tests inside a
-# qemu VM booting Debian's kernel (tools/vm-test.sh). Exits non-zero if anything failed.
+# qemu VM booting Debian's kernel (tools/vm-test.sh), then the security checks that need their
+# own builds or long runs (tools/security-tests.sh: ASan/UBSan build of the suite, libFuzzer
+# targets for a bounded time, the load test). Exits non-zero if anything failed.
 #   tools/run-tests.sh [BUILD_DIR]
+# CELL_SECURITY_PARTS picks the security parts ["sanitize fuzz load"]; "none" skips them.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build}
@@ -18,5 +21,11 @@ ctest --test-dir "$build" --output-on-failure -j"$jobs" -L 'unit|root|userns|cgr
 if [ -x "$root/tools/vm-test.sh" ]; then
   echo "== cgroup v2 tests in a VM"
   "$root/tools/vm-test.sh" "$build" || status=1
+fi
+parts=${CELL_SECURITY_PARTS:-sanitize fuzz load}
+if [ "$parts" != none ]; then
+  echo "== security: $parts"
+  # shellcheck disable=SC2086 # a list of words
+  "$root/tools/security-tests.sh" "$build" $parts || status=1
 fi
 exit $status

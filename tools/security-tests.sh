@@ -9,7 +9,8 @@
 # and userns) that tools/run-tests.sh runs.
 #   tools/security-tests.sh BUILD_DIR [sanitize] [fuzz] [load]      (default: all three)
 # Environment (CI defaults in brackets): CELL_SANITIZE_LABELS [unit|root|userns],
-#   CELL_SANITIZE_EXCLUDE [images|load] (labels left out of the sanitizer run),
+#   CELL_SANITIZE_EXCLUDE [images|load|cgroup1] (left out of the sanitizer run: image builds,
+#   the long load test, and the cgroup accuracy bounds, which an ASan parent cannot keep),
 #   CELL_FUZZ_SECONDS [30], CELL_LOAD_RUNS [10000], CELL_LOAD_SECONDS [300], CELL_JOBS [2].
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -38,11 +39,14 @@ run() {
 
 sanitize() {
   local asan=$build-asan
-  cmake -S "$root" -B "$asan" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCELL_SANITIZE=ON >/dev/null &&
+  # -O1 -g1: half the build time of RelWithDebInfo, still line numbers in every report; no
+  # NDEBUG, so assertions are checked too.
+  cmake -S "$root" -B "$asan" -DCMAKE_BUILD_TYPE=Sanitize -DCMAKE_CXX_FLAGS_SANITIZE="-O1 -g1" \
+    -DCMAKE_C_FLAGS_SANITIZE="-O1 -g1" -DCELL_SANITIZE=ON >/dev/null &&
     cmake --build "$asan" -j"$jobs" &&
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
       ctest --test-dir "$asan" --output-on-failure -j"$jobs" \
-      -L "${CELL_SANITIZE_LABELS:-unit|root|userns}" -LE "${CELL_SANITIZE_EXCLUDE:-images|load}"
+      -L "${CELL_SANITIZE_LABELS:-unit|root|userns}" -LE "${CELL_SANITIZE_EXCLUDE:-images|load|cgroup1}"
 }
 
 fuzz() {
