@@ -73,12 +73,13 @@ Figures measure() {
 }
 
 void print(const char* phase, const Figures& before, const Figures& after) {
-  std::printf("[ figures  ] %s: fds %zu -> %zu, threads %zu -> %zu, mountinfo lines %zu -> %zu, "
-              "children %zu -> %zu, own cgroup leaves %zu -> %zu, stage entries %zu -> %zu, "
-              "RSS %zu -> %zu KiB\n",
-              phase, before.fds, after.fds, before.threads, after.threads, before.mounts,
-              after.mounts, before.children, after.children, before.leaves, after.leaves,
-              before.staged, after.staged, before.rss_kb, after.rss_kb);
+  std::printf(
+      "[ figures  ] %s: fds %zu -> %zu, threads %zu -> %zu, mountinfo lines %zu -> %zu, "
+      "children %zu -> %zu, own cgroup leaves %zu -> %zu, stage entries %zu -> %zu, "
+      "RSS %zu -> %zu KiB\n",
+      phase, before.fds, after.fds, before.threads, after.threads, before.mounts, after.mounts,
+      before.children, after.children, before.leaves, after.leaves, before.staged, after.staged,
+      before.rss_kb, after.rss_kb);
   std::fflush(stdout);
 }
 
@@ -116,7 +117,8 @@ bool one_run(std::uint64_t i) {
   s.limits.wall_time = 30s;
   const ProbeRun r = run_spec(s);
   if (r.error || r.result.status != want) {
-    std::fprintf(stderr, "run %llu: %s\n", static_cast<unsigned long long>(i), r.describe().c_str());
+    std::fprintf(stderr, "run %llu: %s\n", static_cast<unsigned long long>(i),
+                 r.describe().c_str());
     return false;
   }
   return true;
@@ -176,7 +178,8 @@ TEST(Load, TwoThreadsLeaveNothingBehind) {
   expect_nothing_left(before, after);
   if (rss_half != 0) {
     EXPECT_LT(static_cast<long>(after.rss_kb) - static_cast<long>(rss_half.load()), 4096)
-        << "RSS still growing: " << rss_half << " KiB halfway, " << after.rss_kb << " KiB at the end";
+        << "RSS still growing: " << rss_half << " KiB halfway, " << after.rss_kb
+        << " KiB at the end";
   }
 }
 
