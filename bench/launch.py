@@ -478,13 +478,24 @@ def compare(a, sp):
         variants.append(Variant(name, shlex.split(cmd)))
     check(sp, variants)
     alternate(sp, variants, a.rounds, a.gap_ms)
+    tputs = throughput_interleaved(sp, variants, a.workers, a.seconds) if a.seconds > 0 else {}
     base = variants[0]
-    out = ["| command | median ms | p10–p90 ms | CPU ms | ratio to %s |" % base.name, "|---|---:|---:|---:|---:|"]
+    head = "| command | median ms | p10–p90 ms | CPU ms | ratio to %s |" % base.name
+    rule = "|---|---:|---:|---:|---:|"
+    if tputs:
+        head += " runs/s, %d workers | throughput ratio (slices) |" % a.workers
+        rule += "---:|---:|"
+    out = [head, rule]
     for v in variants:
         s, c = summary(v.times), summary(v.cpus)
         r = summary([x / y for x, y in zip(v.times, base.times)])
-        out.append("| %s | %s | %s–%s | %s | %.2f |" % (v.name, ms(s["median"]), ms(s["p10"]), ms(s["p90"]),
-                                                        ms(c["median"]), r["median"]))
+        row = "| %s | %s | %s–%s | %s | %.2f |" % (v.name, ms(s["median"]), ms(s["p10"]), ms(s["p90"]),
+                                                  ms(c["median"]), r["median"])
+        if tputs:
+            (t, sl), (tb, slb) = tputs[v.name], tputs[base.name]
+            per = [x / y for x, y in zip(sl, slb) if y]
+            row += " %.0f | %.2f (%.2f–%.2f) |" % (t, t / tb if tb else float("nan"), min(per), max(per))
+        out.append(row)
     return "\n".join(out) + "\n"
 
 
@@ -555,6 +566,8 @@ def main():
     c.add_argument("commands", nargs="+", help="NAME=COMMAND (shell words; the first is the base)")
     c.add_argument("--rounds", type=int, default=100)
     c.add_argument("--gap-ms", type=int, default=0)
+    c.add_argument("--seconds", type=float, default=0, help="also throughput, interleaved (0: skip)")
+    c.add_argument("--workers", type=int, default=2)
     u = sub.add_parser("cpu")
     u.add_argument("--cell", required=True)
     u.add_argument("--spin", required=True, help="the static loop binary (bench/micro/spin.c)")
