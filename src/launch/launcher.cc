@@ -10,6 +10,7 @@
 #include "base/clock.hpp"
 #include "base/io.hpp"
 #include "base/sys.hpp"
+#include "launch/cpu_watch.hpp"
 #include "launch/idmap_writer.hpp"
 #include "launch/report.hpp"
 
@@ -104,7 +105,10 @@ Result<Launched> launch(plan::Plan& plan, const StdioFds& stdio, cgroup::Leaf* l
   l.cloned_ns = monotonic_ns();
   l.pid = static_cast<pid_t>(pid);
   l.pidfd.reset(pidfd);
-  ends = ChildEnds{};  // the child has its copies; ours must close for EOFs to work
+  ends = ChildEnds{};                  // the child has its copies; ours must close for EOFs to work
+  if (plan.clone_flags & CLONE_NEWNS)  // optional: only where the teardown is accounted
+    l.mount_ns.reset(
+        ::open(("/proc/" + std::to_string(pid) + "/ns/mnt").c_str(), O_RDONLY | O_CLOEXEC));
 
   auto fail = [&](Error e) -> Result<Launched> {
     kill_sandbox(l);
@@ -122,6 +126,8 @@ Result<Launched> launch(plan::Plan& plan, const StdioFds& stdio, cgroup::Leaf* l
   }
   if (auto r = write_id_maps(l.pid, plan.idmap); !r.ok()) return fail(r.error());
   l.mapped_ns = monotonic_ns();
+  if (leaf != nullptr && leaf->clone_into_fd() < 0)  // joined by pid: it ran outside first
+    l.init_cpu_at_go_ns = process_cpu_ns(l.pid).value_or(0);
   const char go = 'G';
   if (write_full(go_w.get(), &go, 1) != 0)
     return fail(setup_error(Step::release_child, errno, -1, &plan));

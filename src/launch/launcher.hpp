@@ -20,6 +20,12 @@ struct Launched {
   UniqueFd status;  // ReaperRecord once the payload has exited
   UniqueFd notify;  // the seccomp listener arrives here (SCM_RIGHTS), if used
   UniqueFd go;      // held while the sandbox runs: its hang-up tells pid 1 that cell is gone
+  // The sandbox's mount namespace, held so that unmounting its tree happens when cell drops
+  // this (after the usage is read), in cell's own cgroup: not in the run's CPU time.
+  UniqueFd mount_ns;
+  // pid 1's CPU time when it was released (go), spent before it joined a v1 leaf: not counted
+  // there, so not part of what is taken off the leaf's total as cell's.
+  std::uint64_t init_cpu_at_go_ns = 0;
   std::uint64_t clone_ns = 0;
   // When each launch step ended (monotonic), for CELL_DEBUG_TIMING; 0 if it did not run.
   std::uint64_t cloned_ns = 0, joined_ns = 0, mapped_ns = 0, go_ns = 0;

@@ -12,19 +12,17 @@
 
 #include <algorithm>
 #include <cstring>
-#include <fstream>
 #include <vector>
 
 #include "base/clock.hpp"
 #include "base/io.hpp"
 #include "base/sys.hpp"
+#include "launch/cpu_watch.hpp"
 #include "seccomp/seccomp.hpp"
 
 namespace cell::launch {
 
 namespace {
-
-constexpr std::uint64_t kMs = 1000000;
 
 void arm(int tfd, std::uint64_t ns_from_now) {
   itimerspec its{};
@@ -80,23 +78,6 @@ std::optional<Violation> receive_violation(int listener) {
   v.arch = seccomp::arch_name(n->data.arch, n->data.nr);
   v.syscall = seccomp::syscall_name(n->data.nr, n->data.arch);
   return v;
-}
-
-// The payload is pid 1's only child; its host pid is listed in /proc/PID/task/PID/children.
-pid_t find_payload(pid_t init) {
-  std::ifstream in("/proc/" + std::to_string(init) + "/task/" + std::to_string(init) + "/children");
-  pid_t p = -1;
-  in >> p;
-  return p;
-}
-
-std::optional<std::uint64_t> process_cpu_ns(pid_t pid) {
-  clockid_t clk;
-  if (pid <= 0 || ::clock_getcpuclockid(pid, &clk) != 0) return std::nullopt;
-  timespec ts{};
-  if (::clock_gettime(clk, &ts) != 0) return std::nullopt;
-  return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ull +
-         static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
 class Loop {
@@ -209,8 +190,16 @@ class Loop {
       arm(wall_timer_.get(), *cfg_.wall_ns);
     else
       disarm(wall_timer_.get());
-    if (cfg_.leaf == nullptr) payload_ = find_payload(l_.pid);
-    if (cfg_.cpu_ns) arm(cpu_timer_.get(), *cfg_.cpu_ns / cfg_.cpus);
+    // The leaf also counts cell's pid 1 (its setup steps ran there); it now waits for the
+    // payload, so its clock stays put until the end, whose teardown cell keeps outside.
+    if (cfg_.leaf != nullptr) {
+      const std::uint64_t init = process_cpu_ns(l_.pid).value_or(0);
+      o_.cpu_base_ns = init > l_.init_cpu_at_go_ns ? init - l_.init_cpu_at_go_ns : 0;
+    }
+    if (cfg_.cpu_ns) {
+      cpu_.emplace(*cfg_.cpu_ns + o_.cpu_base_ns, cfg_.cpus, cfg_.leaf, l_.pid);
+      arm(cpu_timer_.get(), *cfg_.cpu_ns / cfg_.cpus);  // the soonest it can be spent
+    }
   }
 
   void on_status() {
@@ -268,25 +257,13 @@ class Loop {
     kill(o_.exec_seen ? KillReason::wall_time : KillReason::setup_timeout);
   }
 
-  std::optional<std::uint64_t> cpu_used() {
-    if (cfg_.leaf != nullptr) return cfg_.leaf->cpu_ns();
-    return process_cpu_ns(payload_);
-  }
-
-  // Re-armed at the remaining budget divided by the CPUs that can spend it: fires at most a
-  // few dozen times and stops the run within about a millisecond of the limit.
   void on_cpu_timer() {
     drain_timer(cpu_timer_.get());
-    if (init_gone_ || !cfg_.cpu_ns || o_.killed != KillReason::none) return;
-    const std::optional<std::uint64_t> used = cpu_used();
-    if (!used) return;  // nothing to measure (payload gone): the reaper's report will say
-    o_.cpu_seen_ns = used;
-    if (*used >= *cfg_.cpu_ns) return kill(KillReason::cpu_time);
-    const std::uint64_t left = *cfg_.cpu_ns - *used;
-    // The kernel charges running tasks at each tick (up to 4 ms at HZ=250, per CPU): within
-    // that reach of the limit poll every 0.25 ms, so a crossing is seen at once.
-    const bool near = left <= 5 * kMs * cfg_.cpus;
-    arm(cpu_timer_.get(), near ? kMs / 4 : left / cfg_.cpus);
+    if (init_gone_ || !cpu_ || o_.killed != KillReason::none) return;
+    const CpuWatch::Verdict v = cpu_->check();
+    o_.cpu_seen_ns = cpu_->last_reading();
+    if (v.exceeded) return kill(KillReason::cpu_time);
+    if (v.next_ns != 0) arm(cpu_timer_.get(), v.next_ns);
   }
 
   Launched& l_;
@@ -294,7 +271,7 @@ class Loop {
   Outcome o_;
   StreamResult out_, err_;
   UniqueFd wall_timer_, cpu_timer_, listener_;
-  pid_t payload_ = -1;
+  std::optional<CpuWatch> cpu_;
   bool init_gone_ = false;
   bool report_open_ = true;
   bool status_open_ = true;

@@ -21,7 +21,7 @@ struct SuperviseConfig {
   std::optional<std::uint64_t> cpu_ns;
   std::optional<std::uint64_t> output_limit;  // kill when a captured stream exceeds it
   std::uint64_t capture_cap = 64ull << 20;    // never keep more than this per stream
-  int stdout_fd = -1;  // read ends of capture pipes, -1 if not captured
+  int stdout_fd = -1;                         // read ends of capture pipes, -1 if not captured
   int stderr_fd = -1;
   cgroup::Leaf* leaf = nullptr;
   std::uint64_t setup_timeout_ns = 60ull * 1000000000;
@@ -38,6 +38,8 @@ struct Outcome {
   int init_code = 0;
   KillReason killed = KillReason::none;
   std::optional<std::uint64_t> cpu_seen_ns;  // last CPU reading of the limit timer
+  // The leaf's CPU time that was cell's setup (pid 1's own), to leave out of the program's.
+  std::uint64_t cpu_base_ns = 0;
   std::optional<Violation> violation;
   StreamResult out;
   StreamResult err;

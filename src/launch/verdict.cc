@@ -24,6 +24,18 @@ void add_hit(RunResult& r, const char* limit) {
   r.limits_hit.emplace_back(limit);
 }
 
+// The leaf's total less cell's own share (pid 1's setup), the user/system split scaled to it.
+void set_program_cpu(Usage& u, std::uint64_t total, std::uint64_t user, std::uint64_t sys,
+                     std::uint64_t base) {
+  u.cpu_ns = total > base ? total - base : 0;
+  if (user + sys == 0) {
+    u.user_ns = u.cpu_ns, u.sys_ns = 0;
+    return;
+  }
+  u.sys_ns = static_cast<std::uint64_t>(static_cast<long double>(u.cpu_ns) * sys / (user + sys));
+  u.user_ns = u.cpu_ns - u.sys_ns;
+}
+
 void fill_usage(RunResult& r, const VerdictInputs& in) {
   const Outcome& o = *in.outcome;
   Usage& u = r.usage;
@@ -39,14 +51,14 @@ void fill_usage(RunResult& r, const VerdictInputs& in) {
     u.cpu_ns = u.user_ns + u.sys_ns;
     u.memory_peak_bytes = static_cast<std::uint64_t>(o.reaper->maxrss_kb) * 1024;
     u.memory_peak_source = "rusage.maxrss";
-  } else if (o.cpu_seen_ns) {
-    u.cpu_ns = *o.cpu_seen_ns;
   }
+  // Without a cgroup the reaper's rusage misses what was still running at the end; the limit
+  // timer's last reading of the process tree includes it.
+  if (o.cpu_seen_ns && *o.cpu_seen_ns > u.cpu_ns) u.cpu_ns = *o.cpu_seen_ns;
   if (in.cgroup_usage) {
     const cgroup::Usage& c = *in.cgroup_usage;
-    if (c.cpu_ns) u.cpu_ns = *c.cpu_ns;
-    if (c.user_ns) u.user_ns = *c.user_ns;
-    if (c.sys_ns) u.sys_ns = *c.sys_ns;
+    if (c.cpu_ns) set_program_cpu(u, *c.cpu_ns, c.user_ns.value_or(0), c.sys_ns.value_or(0),
+                                  o.cpu_base_ns);
     if (c.memory_peak_bytes) {
       u.memory_peak_bytes = *c.memory_peak_bytes;
       u.memory_peak_source = c.memory_peak_source;
@@ -96,7 +108,8 @@ void decide(RunResult& r, const VerdictInputs& in, bool exited, int code, int si
     const Violation& v = *r.violation;
     r.message = "blocked syscall " + (v.syscall.empty() ? std::string("#") + std::to_string(v.nr) : v.syscall) +
                 " (" + std::to_string(v.nr) + ", " + v.arch + ")";
-  } else if (r.usage.oom_kills > 0 && failed) {
+  } else if (r.usage.oom_kills > 0 && failed && o.killed == KillReason::none) {
+    // (When cell killed the program, the limit that made it kill is the status.)
     r.status = Status::memory_limit;
     r.killed_by = "kernel_oom";
     r.message = "memory limit exceeded" + (l.memory_bytes ? ": peak " + std::to_string(r.usage.memory_peak_bytes) + " bytes, limit " + std::to_string(*l.memory_bytes) : std::string());

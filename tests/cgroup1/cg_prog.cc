@@ -3,6 +3,7 @@
 //   touch MIB [HOLD_MS]  map and write exactly MIB MiB of anonymous memory, then hold it
 //   spin MS              burn MS ms of CPU (own CPU clock), then exit 0
 //   spin-forever         burn CPU until killed
+//   spin-kids N MS       N children at once, each burning MS ms of its own CPU; exit 0
 //   fork N               start N children that wait; exit 0 if all forks worked, else 3
 //   forkbomb             fork forever in every process
 //   read FILE            read FILE to the end, print the byte count
@@ -82,6 +83,22 @@ int fork_children(long n) {
   return rc;
 }
 
+// n processes spinning `ms` of their own CPU time each, at once; the parent waits for them.
+int spin_kids(long n, long ms) {
+  std::vector<pid_t> kids;
+  for (long i = 0; i < n; ++i) {
+    const pid_t p = ::fork();
+    if (p == 0) ::_exit(spin(static_cast<double>(ms) / 1000));
+    if (p > 0) kids.push_back(p);
+  }
+  int rc = 0;
+  for (pid_t k : kids) {
+    int st = 0;
+    if (::waitpid(k, &st, 0) != k || !WIFEXITED(st) || WEXITSTATUS(st) != 0) rc = 3;
+  }
+  return rc;
+}
+
 int read_file(const char* path) {
   const int fd = ::open(path, O_RDONLY);
   if (fd < 0) return 2;
@@ -118,6 +135,7 @@ int main(int argc, char** argv) {
   if (cmd == "touch" && argc >= 3) return touch(arg(argv, 2), argc >= 4 ? arg(argv, 3) : 0);
   if (cmd == "spin" && argc == 3) return spin(static_cast<double>(arg(argv, 2)) / 1000);
   if (cmd == "spin-forever") return spin(1e12);
+  if (cmd == "spin-kids" && argc == 4) return spin_kids(arg(argv, 2), arg(argv, 3));
   if (cmd == "fork" && argc == 3) return fork_children(arg(argv, 2));
   if (cmd == "forkbomb")
     for (;;) ::fork();

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -211,6 +212,33 @@ TEST(NoCgroup, UnprivilegedRunDegradesVisiblyOrFailsWhenRequired) {
       run_cli({"run", "--require-cgroup", "--memory", "64M", "--", "true"}, nobody, dir.sub("run"));
   EXPECT_EQ(req.code, 125) << req.out << req.err;
   EXPECT_NE(req.err.find("--require-cgroup: no usable cgroup"), std::string::npos) << req.err;
+}
+
+// Without a cgroup the CPU limit covers the sandbox's whole process tree (from /proc), not just
+// the first process; RLIMIT_CPU (per process) stays as the backstop.
+TEST(NoCgroup, CpuLimitCoversEveryProcessOfTheTree) {
+  if (::geteuid() != 0)
+    GTEST_SKIP() << "needs root to become an unprivileged user without delegation";
+  test::TempDir dir("cell-cg");
+  ::chmod(dir.path().c_str(), 0777);
+  // a copy the unprivileged user can reach (the build tree may be under /root)
+  const std::string prog = dir.sub("cg_prog");
+  std::filesystem::copy_file(prog_dir() + "/cg_prog", prog);
+  ::chmod(prog.c_str(), 0755);
+  const CliResult r =
+      run_cli({"run", "--json", "--cpu-time", "500ms", "--wall-time", "20s", "--bind",
+               prog + ":/opt/cg_prog", "--", "/opt/cg_prog", "spin-kids", "3", "3000"},
+              65534, dir.sub("run"));
+  const auto j = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << r.out << r.err;
+  EXPECT_EQ(j["enforcement"]["cgroup"], "none") << r.out;
+  EXPECT_EQ(j["status"], "time_limit_cpu") << r.out;
+  EXPECT_EQ(j["killed_by"], "cell") << r.out;
+  const auto cpu = j["usage"]["cpu_ns"].get<std::uint64_t>();
+  EXPECT_GE(cpu, 500'000'000u) << r.out;
+  // readings of running processes lag by a tick each; exited ones count in 10 ms ticks
+  EXPECT_LE(cpu, 600'000'000u) << r.out;
+  EXPECT_LT(j["usage"]["wall_ns"].get<std::uint64_t>(), 3'000'000'000u) << r.out;
 }
 
 }  // namespace

@@ -64,6 +64,30 @@ TEST_F(Limits, CpuLimitOf1sStopsTheProgramWithin5ms) {
   EXPECT_LE(r.usage.cpu_ns, in_vm() ? 1'150'000'000u : 1'005'000'000u) << describe(r);
 }
 
+// Two processes spinning at once spend the budget twice as fast; the leaf counts both. Each
+// CPU's share lags by up to one tick, so the bound is one tick per process wider.
+TEST_F(Limits, CpuLimitCountsEveryProcessOfTheTree) {
+  RunSpec s = prog_spec({"spin-kids", "2", "5000"});
+  s.limits.cpu_time = std::chrono::seconds(1);
+  const RunResult r = run(s);
+  ASSERT_EQ(r.status, Status::time_limit_cpu) << describe(r);
+  measured("cpu_at_kill_two_spinners_1s_limit", static_cast<double>(r.usage.cpu_ns) / 1e6, "ms");
+  EXPECT_EQ(r.killed_by, "cell");
+  EXPECT_GE(r.usage.cpu_ns, 1'000'000'000u) << describe(r);
+  EXPECT_LE(r.usage.cpu_ns, in_vm() ? 1'200'000'000u : 1'010'000'000u) << describe(r);
+  EXPECT_LT(r.usage.wall_ns, 5'000'000'000u) << describe(r);
+}
+
+// RLIMIT_CPU backs the supervisor up: the limit rounded up plus 1 s (soft), 1 s more (hard).
+TEST_F(Limits, RlimitCpuBackstopIsSetAboveTheLimit) {
+  RunSpec s = prog_spec({});
+  s.argv = {"/bin/sh", "-c", "ulimit -St; ulimit -Ht"};
+  s.limits.cpu_time = std::chrono::milliseconds(1500);
+  const RunResult r = run(s);
+  ASSERT_EQ(r.status, Status::ok) << describe(r);
+  EXPECT_EQ(r.stdout_.data, "3\n4\n") << describe(r);
+}
+
 TEST_F(Limits, KernelOomKillIsMemoryLimitNotASignal) {
   RunSpec s = prog_spec({"touch", "200", "0"});
   s.limits.memory_bytes = 64 * kMiB;
