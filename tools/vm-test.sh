@@ -64,7 +64,7 @@ chmod 0755 "$data" 2>/dev/null || true
 
 boot() { # vmrun options -- command
 	timeout $((limit + 60)) "$vmrun" --kdir "$kdir" --timeout "$limit" --mem 1G --smp 2 \
-		--env CELL_TEST_BIGFILE="$big" --env CELL_TEST_CG_PROG="$prog" --env CELL_TEST_CLI="$cli" "$@"
+		--env CELL_TEST_STRICT=1 --env CELL_TEST_BIGFILE="$big" --env CELL_TEST_CG_PROG="$prog" --env CELL_TEST_CLI="$cli" "$@"
 }
 
 status=0

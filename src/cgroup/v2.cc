@@ -2,6 +2,7 @@
 // (CLONE_INTO_CGROUP), cgroup.kill stops the tree, memory.peak/memory.events/pids.events/cpu.stat
 // give the verdict its numbers.
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -61,7 +62,7 @@ class V2Leaf final : public Leaf {
 
   // The CPU-limit timer's reading. The scheduler charges a running task at each tick, so this
   // lags by up to one tick (4 ms at HZ=250); no interface reads another process's CPU time
-  // more precisely (its CPU clock is tick-granular too once RLIMIT_CPU is set).
+  // more precisely (the kernel brings only the caller's own running thread up to date).
   std::optional<std::uint64_t> cpu_ns() override {
     const auto stat = fs::read_keyed(file("cpu.stat"));
     const auto it = stat.find("usage_usec");
@@ -263,13 +264,20 @@ class V2Driver final : public PlannedDriver {
   // The no-internal-processes rule: a cgroup that holds processes cannot hand controllers to
   // children. When cell is alone in its delegated cgroup it moves itself one level down, as
   // systemd and crun do; it never moves any other process.
+  // A cgroup cannot be removed by the process inside it, so each cell process that moved
+  // leaves an empty cell-self-<pid> behind when it exits: the next one (or cell gc) clears them.
   Result<void> move_self() {
+    for (const std::string& name : fs::subdirs(p_.parent))
+      if (const auto owner = self_leaf_owner(name); owner && *owner != p_.pid && !alive(*owner))
+        (void)::rmdir(fs::join(p_.parent, name).c_str());  // fails (EBUSY) if not empty
     const std::string self = fs::join(p_.parent, self_leaf_name(p_.pid));
     if (::mkdir(self.c_str(), 0755) != 0 && errno != EEXIST)
       return Error::make(ErrorKind::io,
                          "cgroup: cannot create " + self + ": " + errno_describe(errno), errno);
     return fs::write(fs::join(self, "cgroup.procs"), std::to_string(p_.pid));
   }
+
+  static bool alive(pid_t pid) { return ::kill(pid, 0) == 0 || errno == EPERM; }
 
   Result<void> write_limits(const std::string& dir, const LeafLimits& l) const {
     auto file = [&](const char* name) { return fs::join(dir, name); };

@@ -62,10 +62,18 @@ inline std::string missing_driver() {
   return "";
 }
 
-#define CELL_REQUIRE_DRIVER()                                                   \
-  do {                                                                          \
-    if (const std::string why = ::cell::cgtest::missing_driver(); !why.empty()) \
-      GTEST_SKIP() << why;                                                      \
+// CELL_TEST_STRICT=1 (CI, and the VM) turns the skip into a failure: there the driver must work.
+inline bool strict_tests() {
+  const char* v = std::getenv("CELL_TEST_STRICT");
+  return v != nullptr && std::string(v) == "1";
+}
+
+#define CELL_REQUIRE_DRIVER()                                                       \
+  do {                                                                              \
+    if (const std::string why = ::cell::cgtest::missing_driver(); !why.empty()) {   \
+      if (::cell::cgtest::strict_tests()) FAIL() << why << " (CELL_TEST_STRICT=1)"; \
+      GTEST_SKIP() << why;                                                          \
+    }                                                                               \
   } while (0)
 
 // A spec running cg_prog (bound read-only at /opt/cg) with captured output.
