@@ -7,6 +7,8 @@ export DEBIAN_FRONTEND=noninteractive
 packages=(
   # build
   g++ cmake make pkg-config clang clang-format
+  # libFuzzer and clang's sanitizer runtimes (only a Recommends of clang-14)
+  libclang-rt-14-dev
   # libraries
   libseccomp-dev libcap-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev libarchive-dev libssl-dev libcli11-dev libcpp-httplib-dev

@@ -57,7 +57,7 @@ load() {
   local tests='^load_test$'
   [ "${CELL_LOAD_USERNS:-0}" = 1 ] && tests='^load_test(_userns)?$'
   cmake --build "$build" -j"$jobs" --target load_test cell_probe &&
-    ctest --test-dir "$build" --output-on-failure -V -R "$tests" | grep -E 'figures|Passed|Failed|tests passed'
+    ctest --test-dir "$build" --output-on-failure -V -R "$tests"
 }
 
 for p in "${parts[@]}"; do
