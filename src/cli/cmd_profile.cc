@@ -19,8 +19,9 @@ Runner add_profile_commands(CLI::App& app) {
     if (check->parsed()) {
       Result<Profile> p = load_profile_file(*file);
       if (!p.ok()) {
-        // Config errors hold one `file:line:col: key: problem` line per problem.
-        std::fprintf(stderr, "%s\n", p.error().what().c_str());
+        // Config errors hold one `file:line:col: key: problem` line per problem: each is printed
+        // as `cell: file:line:col: ...`, like every other error line.
+        print_error(p.error());
         return 1;
       }
       std::printf("%s: ok (profile '%s')\n", file->c_str(), p->name.c_str());

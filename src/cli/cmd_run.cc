@@ -9,6 +9,7 @@
 #include "base/io.hpp"
 #include "base/strings.hpp"
 #include "cli/cli.hpp"
+#include "cli/result_file.hpp"
 #include "cli/run_options.hpp"
 
 namespace cell::cli {
@@ -72,13 +73,7 @@ int exit_code(const RunOptions& o, const RunResult& r) {
 }
 
 int usage_failure(const RunOptions& o, const Error& e) {
-  if (o.json) {
-    std::puts(result_from_error(e).to_json().c_str());
-  } else {
-    print_error(e);
-  }
-  if (e.kind == ErrorKind::internal) return o.judge_mode ? 3 : 125;
-  return o.judge_mode ? 2 : 125;
+  return run_usage_failure(e, o.json, o.judge_mode);
 }
 
 // A short summary on stderr when the program did not simply run to completion.
@@ -90,26 +85,6 @@ void report_to_terminal(const RunResult& r) {
 
 }  // namespace
 
-void split_run_args(const CLI::App& run, std::vector<std::string>& args,
-                    std::vector<std::string>& program) {
-  for (std::size_t i = 1; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a == "--") {
-      program.assign(args.begin() + static_cast<long>(i) + 1, args.end());
-      args.resize(i);
-      return;
-    }
-    if (a.size() < 2 || a[0] != '-') {
-      program.assign(args.begin() + static_cast<long>(i), args.end());
-      args.resize(i);
-      return;
-    }
-    if (a.find('=') != std::string::npos) continue;  // --flag=value
-    const CLI::Option* opt = run.get_option_no_throw(a);
-    if (opt != nullptr && opt->get_expected_min() > 0) ++i;  // the option's value
-  }
-}
-
 Runner add_run_command(CLI::App& app, std::vector<std::string>& program) {
   CLI::App* run = app.add_subcommand("run", "Run one program in a fresh sandbox");
   auto opts = std::make_shared<RunOptions>();
@@ -119,6 +94,8 @@ Runner add_run_command(CLI::App& app, std::vector<std::string>& program) {
     o.argv = program;
     Result<RunSpec> spec = to_run_spec(o);
     if (!spec.ok()) return usage_failure(o, spec.error());
+    if (!o.result_file.empty())
+      if (auto c = check_result_file(o.result_file); !c.ok()) return usage_failure(o, c.error());
     RuntimeOptions ro;
     const bool timing = debug_timing();
     if (timing) ro.log = print_debug;
@@ -131,7 +108,7 @@ Runner add_run_command(CLI::App& app, std::vector<std::string>& program) {
     const std::uint64_t result_ns = monotonic_ns();
     const std::string json = r->to_json();
     if (!o.result_file.empty()) {
-      if (auto w = write_file_atomic(o.result_file, json + "\n"); !w.ok()) {
+      if (auto w = write_result_file(o.result_file, json + "\n"); !w.ok()) {
         print_error(w.error());
         return o.judge_mode ? 3 : 125;
       }

@@ -2,37 +2,35 @@
 #include <cstdio>
 #include <vector>
 
+#include "base/strings.hpp"
 #include "cli/cli.hpp"
 
 namespace cell::cli {
 
-void print_error(const Error& e) {
-  std::fprintf(stderr, "cell: %s\n", e.what().c_str());
-}
 void print_error(const std::string& message) {
-  std::fprintf(stderr, "cell: %s\n", message.c_str());
+  for (const std::string& line : split(message, '\n'))
+    if (!line.empty()) std::fprintf(stderr, "cell: %s\n", line.c_str());
+}
+void print_error(const Error& e) {
+  print_error(e.what());
 }
 
 }  // namespace cell::cli
 
 namespace {
 
-// Whether `--exit-mode judge` was asked for, when the arguments could not be parsed.
-bool judge_mode_requested(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--") break;
-    if (a == "--exit-mode=judge" ||
-        (a == "--exit-mode" && i + 1 < argc && std::string(argv[i + 1]) == "judge"))
-      return true;
-  }
-  return false;
+using namespace cell::cli;
+
+// CLI11's own parse error, as one `cell:` line naming the command.
+std::string parse_error_message(const CLI::App& app, const CLI::ParseError& e) {
+  std::string where = "cell";
+  for (const CLI::App* sub : app.get_subcommands()) where += " " + sub->get_name();
+  return (where == "cell" ? "" : where.substr(5) + ": ") + e.what() + " (see " + where + " --help)";
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  using namespace cell::cli;
   CLI::App app{"cell: run untrusted programs in a fresh sandbox and report a verdict"};
   app.set_version_flag("--version", std::string("cell ") + cell::kVersion);
   app.require_subcommand(1);
@@ -42,10 +40,18 @@ int main(int argc, char** argv) {
   Runner doctor = add_doctor_command(app);
   Runner image = add_image_commands(app);
   Runner gc = add_gc_command(app);
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (auto unknown = unknown_command(app, args)) {
+    print_error(*unknown);
+    return 2;
+  }
+  const bool is_run = !args.empty() && args[0] == "run";
+  RunArgs seen;
+  if (is_run) {
+    auto split = split_run_args(*app.get_subcommand("run"), args, program, seen);
+    if (!split.ok()) return run_usage_failure(split.error(), seen.json, seen.judge);
+  }
   try {
-    std::vector<std::string> args(argv + 1, argv + argc);
-    if (!args.empty() && args[0] == "run")
-      split_run_args(*app.get_subcommand("run"), args, program);
     std::reverse(args.begin(), args.end());  // CLI11 takes the arguments last-first
     app.parse(args);
   } catch (const CLI::CallForHelp& e) {
@@ -55,10 +61,12 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::string where = "cell";
-    for (const CLI::App* sub : app.get_subcommands()) where += " " + sub->get_name();
-    std::fprintf(stderr, "%s: %s (see %s --help)\n", where.c_str(), e.what(), where.c_str());
-    return where == "cell run" && !judge_mode_requested(argc, argv) ? 125 : 2;
+    const std::string message = parse_error_message(app, e);
+    if (is_run)
+      return run_usage_failure(cell::Error::make(cell::ErrorKind::usage, message), seen.json,
+                               seen.judge);
+    print_error(message);
+    return 2;
   }
   if (app.got_subcommand("run")) return run();
   if (app.got_subcommand("profile")) return profile();

@@ -3,10 +3,14 @@
 #include <limits.h>
 #include <stdlib.h>
 
+#include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
+#include "base/errno_names.hpp"
+#include "base/io.hpp"
 #include "base/strings.hpp"
 
 namespace cell::cli {
@@ -96,25 +100,50 @@ Result<void> parse_size_flag(const std::string& flag, const std::string& v,
   return {};
 }
 
+// A positive whole number no larger than `max`.
 Result<void> parse_count_flag(const std::string& flag, const std::string& v,
-                              std::optional<std::uint64_t>& out) {
+                              std::optional<std::uint64_t>& out, std::uint64_t max) {
   if (v.empty()) return {};
   char* end = nullptr;
+  errno = 0;
   const unsigned long long n = std::strtoull(v.c_str(), &end, 10);
-  if (end == v.c_str() || *end != '\0' || n == 0 || v[0] == '-')
+  if (end == v.c_str() || *end != '\0' || n == 0 || !std::isdigit(static_cast<unsigned char>(v[0])))
     return bad(flag, v, "must be a positive whole number");
+  if (errno == ERANGE || n > max)
+    return bad(flag, v, "is too large (at most " + std::to_string(max) + ")");
   out = n;
   return {};
+}
+
+// A CPU list as cpuset.cpus takes it: N or N-M (N <= M), comma-separated.
+bool valid_cpu_list(const std::string& list) {
+  for (const std::string& item : split(list, ',')) {
+    const std::vector<std::string> ends = split(item, '-');
+    if (ends.size() > 2) return false;
+    unsigned long bounds[2] = {0, 0};
+    for (std::size_t i = 0; i < ends.size(); ++i) {
+      const std::string& e = ends[i];
+      if (e.empty() || e.size() > 6 || e.find_first_not_of("0123456789") != std::string::npos)
+        return false;
+      bounds[i] = std::stoul(e);
+    }
+    if (ends.size() == 2 && bounds[0] > bounds[1]) return false;
+  }
+  return true;
 }
 
 Result<void> parse_limits(const RunOptions& o, Limits& l) {
   CELL_TRY(parse_duration_flag("--cpu-time", o.cpu_time, l.cpu_time));
   CELL_TRY(parse_duration_flag("--wall-time", o.wall_time, l.wall_time));
   CELL_TRY(parse_size_flag("--memory", o.memory, l.memory_bytes));
-  CELL_TRY(parse_count_flag("--pids", o.pids, l.pids));
+  if (l.memory_bytes == 0u) return bad("--memory", o.memory, "must be more than 0 bytes");
+  // The run's cgroup holds the sandbox's init too: pids.max takes at most 4194304 (PID_MAX_LIMIT).
+  CELL_TRY(parse_count_flag("--pids", o.pids, l.pids, 4194303));
   CELL_TRY(parse_size_flag("--fsize", o.fsize, l.fsize_bytes));
-  CELL_TRY(parse_count_flag("--nofile", o.nofile, l.nofile));
+  // Above the caller's hard limit, the launcher lowers it and says so in `degraded`.
+  CELL_TRY(parse_count_flag("--nofile", o.nofile, l.nofile, UINT32_MAX));
   CELL_TRY(parse_size_flag("--stack", o.stack, l.stack_bytes, true));
+  if (l.stack_bytes == 0u) return bad("--stack", o.stack, "must be more than 0 bytes");
   CELL_TRY(parse_size_flag("--output-limit", o.output_limit, l.output_bytes));
   if (!o.cpus.empty()) {
     char* end = nullptr;
@@ -124,9 +153,8 @@ Result<void> parse_limits(const RunOptions& o, Limits& l) {
     l.cpus = c;
   }
   if (!o.cpuset.empty()) {
-    for (char ch : o.cpuset)
-      if (!(std::isdigit(static_cast<unsigned char>(ch)) || ch == ',' || ch == '-'))
-        return bad("--cpuset", o.cpuset, "must be a CPU list like 0-1,3");
+    if (!valid_cpu_list(o.cpuset))
+      return bad("--cpuset", o.cpuset, "must be a CPU list like 0-1,3 (N or N-M with N <= M)");
     l.cpuset = o.cpuset;
   }
   return {};
@@ -169,16 +197,19 @@ Result<void> parse_env(const RunOptions& o, RunSpec& s) {
   auto add = [&](const std::string& kv, const std::string& where) -> Result<void> {
     const std::size_t eq = kv.find('=');
     if (eq == 0) return bad(where, kv, "expected KEY=VAL");
-    if (eq == std::string::npos) {
-      if (const char* v = std::getenv(kv.c_str())) s.env.emplace_back(kv, v);
+    if (eq == std::string::npos) {  // KEY: the caller's value, which must exist
+      const char* v = std::getenv(kv.c_str());
+      if (v == nullptr) return bad(where, kv, "is not set in cell's environment (give KEY=VAL)");
+      s.env.emplace_back(kv, v);
       return {};
     }
     s.env.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
     return {};
   };
   for (const std::string& file : o.env_files) {
+    if (is_directory(file)) return bad("--env-file", file, "is a directory");
     std::ifstream in(file);
-    if (!in) return bad("--env-file", file, "cannot be read");
+    if (!in) return bad("--env-file", file, "cannot be read: " + errno_describe(errno));
     std::string line;
     int n = 0;
     while (std::getline(in, line)) {
@@ -197,6 +228,19 @@ Stdio parse_stdio(const std::string& v, bool input) {
   if (input && v == "none") return Stdio::null();
   if (!input && v == "capture") return Stdio::capture();
   return Stdio::file(v);
+}
+
+// Captured output goes only into the result: without --json or --result it would be lost.
+Result<void> check_capture(const RunOptions& o) {
+  if (o.json || !o.result_file.empty()) return {};
+  for (const auto& [flag, value] : {std::pair{"--stdout", &o.stdout_}, {"--stderr", &o.stderr_}})
+    if (*value == "capture")
+      return Error::make(ErrorKind::usage,
+                         std::string(flag) +
+                             " capture: captured output only goes into the result JSON; add "
+                             "--json or --result FILE (or use " +
+                             flag + " /dev/null to drop it)");
+  return {};
 }
 
 Result<void> parse_identity(const RunOptions& o, RunSpec& s) {
@@ -257,6 +301,7 @@ Result<RunSpec> to_run_spec(RunOptions& o) {
   CELL_TRY(parse_limits(o, s.limits));
   CELL_TRY(parse_mounts(o, s));
   CELL_TRY(parse_env(o, s));
+  CELL_TRY(check_capture(o));
   s.stdin_ = parse_stdio(o.stdin_, true);
   s.stdout_ = parse_stdio(o.json && o.stdout_ == "-" ? "capture" : o.stdout_, false);
   s.stderr_ = parse_stdio(o.json && o.stderr_ == "-" ? "capture" : o.stderr_, false);
