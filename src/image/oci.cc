@@ -54,9 +54,34 @@ Result<std::vector<std::string>> opt_strings(const json& j, const char* key,
   return out;
 }
 
+// Optional object of strings (annotations, Labels); a member of another type is an error.
+Result<std::map<std::string, std::string>> opt_string_map(const json& j, const char* key,
+                                                          const std::string& what) {
+  std::map<std::string, std::string> out;
+  const auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return out;
+  if (!it->is_object()) return bad(what, std::string("'") + key + "' is not an object");
+  for (const auto& [k, v] : it->items()) {
+    if (!v.is_string())
+      return bad(what, std::string("'") + key + "' member '" + k + "' is not a string");
+    out[k] = v.get<std::string>();
+  }
+  return out;
+}
+
+// The document's own mediaType, when it states one, must be of `kind`.
+Result<void> check_own_type(const json& j, MediaKind kind, const char* noun,
+                            const std::string& what) {
+  Result<std::string> mt = opt_string(j, "mediaType", what);
+  if (!mt.ok()) return mt.error();
+  if (!mt->empty() && media_kind(*mt) != kind)
+    return bad(what, "media type '" + *mt + "' is not " + noun);
+  return {};
+}
+
 Result<void> check_schema(const json& j, const std::string& what) {
   const auto it = j.find("schemaVersion");
-  if (it == j.end() || !it->is_number_integer() || it->get<int>() != 2)
+  if (it == j.end() || !it->is_number_integer() || it->get<std::int64_t>() != 2)
     return bad(what, "schemaVersion is not 2");
   return {};
 }
@@ -76,14 +101,19 @@ Result<Descriptor> parse_descriptor(const json& j, const std::string& what) {
   if (size == j.end() || !size->is_number_integer() || size->get<std::int64_t>() < 0)
     return bad(what, "descriptor " + short_digest(d.digest) + " has no valid size");
   d.size = size->get<std::int64_t>();
-  if (const auto ann = j.find("annotations"); ann != j.end() && ann->is_object())
-    for (const auto& [k, v] : ann->items())
-      if (v.is_string()) d.annotations[k] = v.get<std::string>();
-  if (const auto p = j.find("platform"); p != j.end() && p->is_object()) {
+  const std::string dwhat = what + ": descriptor " + short_digest(d.digest);
+  Result<std::map<std::string, std::string>> ann = opt_string_map(j, "annotations", dwhat);
+  if (!ann.ok()) return ann.error();
+  d.annotations = std::move(*ann);
+  if (const auto p = j.find("platform"); p != j.end() && !p->is_null()) {
+    if (!p->is_object()) return bad(dwhat, "'platform' is not an object");
+    Result<std::string> os = opt_string(*p, "os", dwhat + " platform"),
+                        arch = opt_string(*p, "architecture", dwhat + " platform"),
+                        variant = opt_string(*p, "variant", dwhat + " platform");
+    for (const auto* r : {&os, &arch, &variant})
+      if (!r->ok()) return r->error();
     d.has_platform = true;
-    d.platform.os = p->value("os", "");
-    d.platform.architecture = p->value("architecture", "");
-    d.platform.variant = p->value("variant", "");
+    d.platform = Platform{*os, *arch, *variant};
   }
   return d;
 }
@@ -156,6 +186,7 @@ Result<Index> parse_index(std::string_view text, const std::string& what) {
   Result<json> j = parse_json(text, what);
   if (!j.ok()) return j.error();
   CELL_TRY(check_schema(*j, what));
+  CELL_TRY(check_own_type(*j, MediaKind::index, "an image index", what));
   const auto ms = j->find("manifests");
   if (ms == j->end() || !ms->is_array()) return bad(what, "'manifests' is missing or not an array");
   Index idx;
@@ -171,11 +202,7 @@ Result<Manifest> parse_manifest(std::string_view text, const std::string& what) 
   Result<json> j = parse_json(text, what);
   if (!j.ok()) return j.error();
   CELL_TRY(check_schema(*j, what));
-  if (Result<std::string> mt = opt_string(*j, "mediaType", what); !mt.ok()) {
-    return mt.error();
-  } else if (!mt->empty() && media_kind(*mt) != MediaKind::manifest) {
-    return bad(what, "media type '" + *mt + "' is not an image manifest");
-  }
+  CELL_TRY(check_own_type(*j, MediaKind::manifest, "an image manifest", what));
   const auto cfg = j->find("config");
   if (cfg == j->end()) return bad(what, "'config' is missing");
   Manifest m;
@@ -228,17 +255,19 @@ Result<ImageConfig> parse_config(std::string_view text, const std::string& what)
     c.cmd = *cmd;
     c.workdir = *wd;
     c.user = *user;
-    if (const auto labels = cfg->find("Labels"); labels != cfg->end() && !labels->is_null()) {
-      if (!labels->is_object()) return bad(what, "'Labels' is not an object");
-      for (const auto& [k, v] : labels->items())
-        if (v.is_string()) c.labels[k] = v.get<std::string>();
-    }
+    Result<std::map<std::string, std::string>> labels = opt_string_map(*cfg, "Labels", what);
+    if (!labels.ok()) return labels.error();
+    c.labels = std::move(*labels);
   }
-  if (const auto rootfs = j->find("rootfs"); rootfs != j->end() && rootfs->is_object()) {
+  if (const auto rootfs = j->find("rootfs"); rootfs != j->end() && !rootfs->is_null()) {
+    if (!rootfs->is_object()) return bad(what, "'rootfs' is not an object");
     Result<std::vector<std::string>> ids = opt_strings(*rootfs, "diff_ids", what);
     if (!ids.ok()) return ids.error();
+    std::string why;
+    for (const std::string& id : *ids)
+      if (!valid_digest(id, why)) return bad(what, "rootfs.diff_ids: " + why);
     c.diff_ids = *ids;
-    c.has_diff_ids = true;
+    c.has_diff_ids = rootfs->contains("diff_ids");
   }
   return c;
 }
