@@ -5,6 +5,7 @@
 
 #include <cell/error.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -20,13 +21,15 @@ struct ImageLimits {
   std::uint64_t max_unpacked_bytes = 32ull << 30;  // regular-file bytes over all layers
   std::uint64_t max_entries = 2'000'000;           // tar entries over all layers
   std::uint64_t max_blob_bytes = 16ull << 30;      // one compressed blob or archive member
+  std::uint64_t max_staged_bytes = 32ull << 30;    // all members staged from an archive file
   std::size_t max_path_bytes = 4096;               // one entry's path (and link target)
   std::size_t max_json_bytes = 4 << 20;            // index.json, a manifest or a config
   std::size_t max_layers = 256;
 };
 
 struct ImportProgress {
-  std::string phase;              // "reading archive", "layer", "finishing"
+  // "reading archive", "packing directory", "layer", "finishing", "publishing"
+  std::string phase;
   std::size_t layer = 0;          // 1-based while applying layers
   std::size_t layers = 0;         // how many the image has (0 until known)
   std::uint64_t bytes_done = 0;   // compressed bytes read so far
@@ -38,6 +41,11 @@ struct ImportOptions {
   ImageLimits limits;
   // Called from the importing thread as bytes are read; must be cheap (throttle drawing).
   std::function<void(const ImportProgress&)> progress;
+  // When set and *cancel becomes true (e.g. from a signal handler: std::atomic<bool> is
+  // lock-free), the import stops at the next archive member, tar entry or blob chunk with an
+  // "import interrupted" error and removes its work directory. Checked until the image is
+  // published; an import that got that far completes.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct ImageLayer {
@@ -63,6 +71,7 @@ struct ImageInfo {
   std::uint64_t entries = 0;                  // tar entries applied
   std::vector<std::string> warnings;          // what the import could not keep (device nodes...)
   std::string rootfs;                         // host path of the flattened, read-only tree
+  std::string imported_as;  // import() results only: the NAME:TAG this import gave
 
   [[nodiscard]] std::string to_json(int indent = 2) const;
 };

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "base/unique_fd.hpp"
+#include "image/cancel.hpp"
 #include "image/safe_fs.hpp"
 
 namespace cell::image {
@@ -77,7 +78,8 @@ Result<void> copy_entry(struct archive* in, struct archive* out, struct archive_
 // passes entries to `out`.
 template <class Rename>
 Result<void> walk_into(const std::string& src, struct archive* out, bool to_disk,
-                       const std::string& what, Rename rename) {
+                       const std::string& what, Rename rename,
+                       const std::atomic<bool>* cancel = nullptr) {
   Reader in(archive_read_disk_new());
   archive_read_disk_set_symlink_physical(in.get());
   archive_read_disk_set_behavior(in.get(), ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS);
@@ -89,6 +91,7 @@ Result<void> walk_into(const std::string& src, struct archive* out, bool to_disk
       links.get(), to_disk ? ARCHIVE_FORMAT_TAR_USTAR : ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
   std::unique_ptr<struct archive_entry, EntryFree> entry(archive_entry_new());
   for (;;) {
+    if (cancelled(cancel)) return interrupted();
     archive_entry_clear(entry.get());
     const int r = archive_read_next_header2(in.get(), entry.get());
     if (r == ARCHIVE_EOF) break;
@@ -120,15 +123,15 @@ Result<void> copy_tree(const std::string& src, const std::string& dest, bool pri
   return {};
 }
 
-Result<void> tar_directory(const std::string& src, int out_fd) {
+Result<void> tar_directory(const std::string& src, int out_fd, const std::atomic<bool>* cancel) {
   Writer out(archive_write_new());
   archive_write_set_format_pax_restricted(out.get());
   archive_write_add_filter_none(out.get());
   if (archive_write_open_fd(out.get(), out_fd) != ARCHIVE_OK)
     return archive_error(out.get(), "pack " + src);
-  CELL_TRY(walk_into(src, out.get(), false, "pack", [](const std::string& rel) {
-    return rel.empty() ? std::string("./") : "." + rel;
-  }));
+  CELL_TRY(walk_into(
+      src, out.get(), false, "pack",
+      [](const std::string& rel) { return rel.empty() ? std::string("./") : "." + rel; }, cancel));
   if (archive_write_close(out.get()) != ARCHIVE_OK) return archive_error(out.get(), "pack " + src);
   return {};
 }

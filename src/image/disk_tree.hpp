@@ -4,6 +4,7 @@
 
 #include <cell/error.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 
@@ -14,8 +15,9 @@ namespace cell::image {
 Result<void> copy_tree(const std::string& src, const std::string& dest, bool privileged);
 
 // Writes `src` as an uncompressed pax tarball to `out_fd` with member names relative to it
-// ("./", "./etc", ...).
-Result<void> tar_directory(const std::string& src, int out_fd);
+// ("./", "./etc", ...). Stops with "import interrupted" between entries once `*cancel` is set.
+Result<void> tar_directory(const std::string& src, int out_fd,
+                           const std::atomic<bool>* cancel = nullptr);
 
 // Bytes of regular files below the directory `dir_fd` (hardlinks counted once).
 std::uint64_t tree_bytes(int dir_fd);

@@ -144,8 +144,12 @@ Result<std::vector<std::string>> ImageStore::remove(const std::string& ref) cons
     Result<image::Refs> refs = store.read_refs();
     if (!refs.ok()) return refs.error();
     Result<std::string> id = store.resolve(ref, *refs);
-    if (!id.ok()) return id.error();
     std::string name, tag, why;
+    if (!id.ok() && parse_image_name(ref, name, tag, why) && refs->erase(name + ":" + tag) != 0) {
+      CELL_TRY(store.write_refs(*refs));  // a name left pointing at a missing image
+      return std::vector<std::string>{"untagged " + name + ":" + tag};
+    }
+    if (!id.ok()) return id.error();
     const bool by_name =
         parse_image_name(ref, name, tag, why) && refs->count(name + ":" + tag) != 0;
     std::vector<std::string> names;
@@ -204,25 +208,26 @@ std::string ImageInfo::to_json(int indent) const {
   for (const ImageLayer& l : layers)
     layers_j.push_back(
         {{"digest", l.digest}, {"media_type", l.media_type}, {"size_bytes", l.size}});
-  const nlohmann::json j = {{"id", id},
-                            {"names", names},
-                            {"source", source},
-                            {"created", created},
-                            {"imported_at", imported_at},
-                            {"os", os},
-                            {"architecture", architecture},
-                            {"variant", variant},
-                            {"env", env},
-                            {"entrypoint", entrypoint},
-                            {"cmd", cmd},
-                            {"workdir", workdir},
-                            {"user", user},
-                            {"labels", labels},
-                            {"layers", layers_j},
-                            {"size_bytes", size_bytes},
-                            {"entries", entries},
-                            {"warnings", warnings},
-                            {"rootfs", rootfs}};
+  nlohmann::json j = {{"id", id},
+                      {"names", names},
+                      {"source", source},
+                      {"created", created},
+                      {"imported_at", imported_at},
+                      {"os", os},
+                      {"architecture", architecture},
+                      {"variant", variant},
+                      {"env", env},
+                      {"entrypoint", entrypoint},
+                      {"cmd", cmd},
+                      {"workdir", workdir},
+                      {"user", user},
+                      {"labels", labels},
+                      {"layers", layers_j},
+                      {"size_bytes", size_bytes},
+                      {"entries", entries},
+                      {"warnings", warnings},
+                      {"rootfs", rootfs}};
+  if (!imported_as.empty()) j["imported_as"] = imported_as;
   // Paths (source, rootfs) are bytes, not necessarily UTF-8: replace, never throw.
   return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
 }

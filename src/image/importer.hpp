@@ -11,6 +11,7 @@
 
 #include "base/unique_fd.hpp"
 #include "image/archive_stage.hpp"
+#include "image/blob_stream.hpp"
 #include "image/layer_apply.hpp"
 #include "image/oci.hpp"
 #include "image/source.hpp"
@@ -43,8 +44,13 @@ class Importer {
   // import.cc
   Result<void> unpack();
   Result<void> unpack_layer(LayerApplier& applier, std::size_t i);
+  Result<std::string> read_layer(BlobStream& s, LayerApplier& applier, const Descriptor& d,
+                                 const std::string& label);
+  Error layer_failure(BlobStream& s, const Descriptor& d, const std::string& label, Error e);
   Result<void> unpack_single_tar();
-  Result<ImageInfo> commit();
+  Result<void> stage_record();
+  Result<bool> publish(bool unpacked);
+  Result<ImageInfo> finish_commit(bool unpacked);
   void report(const char* phase, std::size_t layer, std::uint64_t done);
 
   const Store& store_;
@@ -60,6 +66,7 @@ class Importer {
   ImageConfig config_;
   std::vector<Descriptor> layers_;
   std::string name_;  // NAME:TAG
+  Refs refs_;         // as publish() wrote them
   std::vector<std::string> warnings_;
   std::uint64_t entries_ = 0, size_bytes_ = 0;
   std::uint64_t bytes_before_ = 0, bytes_total_ = 0;

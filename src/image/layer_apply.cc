@@ -13,6 +13,7 @@
 
 #include "base/errno_names.hpp"
 #include "base/strings.hpp"
+#include "image/cancel.hpp"
 
 namespace cell::image {
 
@@ -73,6 +74,7 @@ LayerApplier::LayerApplier(const RootDir& root, const ImageLimits& limits, bool 
 Result<void> LayerApplier::apply(struct archive* a, const std::string& label) {
   in_layer_.clear();
   for (;;) {
+    if (cancelled(cancel_)) return interrupted();
     struct archive_entry* e = nullptr;
     const int r = archive_read_next_header(a, &e);
     if (r == ARCHIVE_EOF) return {};

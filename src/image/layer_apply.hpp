@@ -9,6 +9,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <set>
@@ -28,6 +29,8 @@ class LayerApplier {
   // `privileged`: keep ownership and create device nodes (the caller is root on the host).
   LayerApplier(const RootDir& root, const ImageLimits& limits, bool privileged);
 
+  // apply() stops with "import interrupted" between entries once `*flag` is set.
+  void cancel_on(const std::atomic<bool>* flag) { cancel_ = flag; }
   // Reads every entry of `a` and applies it; `label` names the layer in errors.
   Result<void> apply(struct archive* a, const std::string& label);
   // Creates the mount points runs need (/proc, /dev, /sys, /tmp, /workspace) and sets the
@@ -65,6 +68,7 @@ class LayerApplier {
   const RootDir& root_;
   ImageLimits limits_;
   bool privileged_;
+  const std::atomic<bool>* cancel_ = nullptr;
   std::uint64_t entries_ = 0;
   std::uint64_t bytes_ = 0;
   bool stream_ended_ = false;  // a layer without its final padding (see write_file)

@@ -118,7 +118,7 @@ Result<void> Importer::resolve() {
         report("reading archive", 0, done);
       };
       Result<StagedArchive> st =
-          stage_archive(src_.path, "archive", staging_, options_.limits, progress);
+          stage_archive(src_.path, "archive", staging_, options_.limits, options_.cancel, progress);
       if (!st.ok()) return st.error();
       staged_ = std::move(*st);
       bytes_total_ = 0;
@@ -219,7 +219,10 @@ Result<Descriptor> Importer::pick_manifest(const Index& index, const std::string
 Result<void> Importer::set_config(const std::string& text, const std::string& digest) {
   Result<ImageConfig> c = parse_config(text, "config " + digest);
   if (!c.ok()) return c.error();
-  if (c->has_diff_ids && c->diff_ids.size() != layers_.size())
+  // Every layer is checked against its diff_id (import.cc): the counts must agree.
+  if (!c->has_diff_ids && !layers_.empty())
+    return bad("config " + digest + ": no rootfs.diff_ids to check the layers against");
+  if (c->diff_ids.size() != layers_.size())
     return bad("config " + digest + ": " + std::to_string(c->diff_ids.size()) + " diff_ids for " +
                std::to_string(layers_.size()) + " layers");
   if (!c->platform.os.empty() && c->platform.os != "linux")
@@ -273,7 +276,8 @@ Result<void> Importer::resolve_docker() {
     Descriptor d;
     d.media_type = kDockerLayerType;
     d.digest = it->second;
-    d.size = -1;  // checked through the config's diff_ids instead
+    const auto size = staged_.sizes.find(d.digest);
+    d.size = size == staged_.sizes.end() ? -1 : static_cast<std::int64_t>(size->second);
     layers_.push_back(d);
   }
   if (layers_.size() > options_.limits.max_layers)
@@ -292,8 +296,6 @@ Result<void> Importer::resolve_docker() {
     return bad("config " + chosen->config + ": digest mismatch: content hashes to " + digest);
   CELL_TRY(write_file_atomic(staging_ + "/" + digest_hex(digest), *ctext, 0444));
   CELL_TRY(set_config(*ctext, digest));
-  if (!config_.has_diff_ids)
-    return bad("config " + chosen->config + ": no rootfs.diff_ids to check the layers against");
   name_ = chosen->repo_tags.empty() ? name_from_path(src_.path) + ":latest" : std::string();
   if (name_.empty()) {
     std::string n, t;

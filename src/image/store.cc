@@ -236,6 +236,9 @@ Result<WorkDir> Store::detach_image(const std::string& id, const std::string& di
 Result<std::vector<WorkDir>> Store::collect_garbage() const {
   Result<Refs> refs = read_refs();
   if (!refs.ok()) return refs.error();
+  // Names whose image is gone (a store edited by hand, or older versions racing with rm).
+  if (std::erase_if(*refs, [this](const auto& ref) { return !has_image(ref.second); }) > 0)
+    CELL_TRY(write_refs(*refs));
   std::set<std::string> named;
   for (const auto& [n, id] : *refs) named.insert(id);
   std::set<std::string> used;

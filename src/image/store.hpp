@@ -53,9 +53,9 @@ class Store {
   Result<WorkDir> make_work_dir(const std::string& prefix) const;
   // Under the exclusive lock: removes work directories nobody holds (crashed imports).
   Result<void> clean_stale() const;
-  // Under the exclusive lock: deletes blobs no image uses (skipped while an import runs: its
-  // blobs are not referenced yet) and detaches unnamed images no run holds; the caller deletes
-  // the returned work directories after unlocking.
+  // Under the exclusive lock: drops names whose image is missing, deletes blobs no image uses
+  // (skipped while an import runs: its blobs are not referenced yet) and detaches unnamed images no
+  // run holds; the caller deletes the returned work directories after unlocking.
   Result<std::vector<WorkDir>> collect_garbage() const;
   // Under the exclusive lock: moves image `id` out of roots/ unless a run holds it; the
   // returned work directory is then deleted outside the lock.

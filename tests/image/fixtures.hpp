@@ -36,6 +36,10 @@ enum class Compression { none, gzip, zstd };
 std::string make_tar(const std::vector<TarEntry>& entries, Compression c = Compression::none);
 std::string layer_media_type(Compression c);
 std::string sha256_of(const std::string& data);  // "sha256:<hex>"
+// A layer blob without its gzip or zstd compression (as is when it has none or is broken).
+std::string decompress(const std::string& data);
+// The digest of the decompressed layer: what a config's rootfs.diff_ids lists.
+std::string diff_id_of(const std::string& layer);
 
 // An OCI image layout being written.
 class OciLayout {
@@ -47,8 +51,8 @@ class OciLayout {
   };
   // Writes blobs/sha256/HEX; returns the digest.
   std::string blob(const std::string& data) const;
-  // Writes the layers, a config (diff_ids computed for uncompressed layers, `config` merged
-  // in) and a manifest; returns the manifest's descriptor for index.json.
+  // Writes the layers, a config (diff_ids of the decompressed layers, `config` merged in) and
+  // a manifest; returns the manifest's descriptor for index.json.
   nlohmann::json image(const std::vector<Layer>& layers, const std::string& tag,
                        const nlohmann::json& config = nlohmann::json::object()) const;
   void write_index(const std::vector<nlohmann::json>& manifests) const;
@@ -61,6 +65,11 @@ class OciLayout {
 // A layout with one image of the given layers (gzip), tagged `tag`.
 void write_simple_layout(const std::string& dir, const std::vector<std::vector<TarEntry>>& layers,
                          const std::string& tag = "latest");
+
+// The directories and files below `dir` as tar entries named relative to it, sorted (an
+// oci-archive of a layout: make_tar(entries_of(layout))).
+std::vector<TarEntry> entries_of(const std::string& dir);
+void write_bytes(const std::string& path, const std::string& data);
 
 // path -> "type mode size sha256/target" for every entry below `root` (not following links).
 std::map<std::string, std::string> snapshot(const std::string& root);

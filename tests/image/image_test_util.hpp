@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <cell/image.hpp>
 
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -48,6 +50,37 @@ class ImageStoreTest : public ::testing::Test {
     write_simple_layout(tmp.sub(name), layers);
     return "oci:" + tmp.sub(name);
   }
+};
+
+// Hostile inputs: a sentinel directory outside the store that they aim at, and a check that a
+// refused import names the problem in one line, leaves nothing and touches nothing outside.
+class HostileTest : public ImageStoreTest {
+ protected:
+  // A directory outside the store that hostile layers aim at.
+  std::string outside = tmp.sub("outside");
+  void SetUp() override {
+    std::filesystem::create_directories(outside);
+    std::ofstream(outside + "/secret") << "host secret";
+  }
+  // Imports, expects failure mentioning every `words`, and checks nothing was left or touched.
+  void expect_refused(const std::string& source, const std::vector<std::string>& words,
+                      const ImageLimits& limits = {}) {
+    Result<ImageInfo> r = import(source, "", limits);
+    ASSERT_FALSE(r.ok()) << "import of " << source << " succeeded";
+    const std::string msg = r.error().what();
+    EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+    for (const std::string& w : words)
+      EXPECT_NE(msg.find(w), std::string::npos) << "'" << w << "' not in: " << msg;
+    EXPECT_EQ(store_leftovers(), std::vector<std::string>{}) << msg;
+    expect_outside_untouched();
+  }
+  void expect_outside_untouched() {
+    EXPECT_EQ(list_tree(outside), std::vector<std::string>{"/secret"});
+    std::ifstream in(outside + "/secret");
+    EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "host secret");
+  }
+  // A relative path from the image root to `outside`, as deep as any store path needs.
+  std::string dotdots() const { return "../../../../../../../../../../../../.." + outside; }
 };
 
 }  // namespace cell::test
