@@ -1,7 +1,9 @@
 // cell image import | ls | inspect | rm | export: the image store under the data directory.
+#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <memory>
 
@@ -83,9 +85,60 @@ int fail(const Error& e) {
   return e.kind == ErrorKind::usage && e.sys_errno == 0 ? 2 : 1;
 }
 
+// SIGINT, SIGTERM and SIGHUP during an import only set this flag: the import stops at its next
+// check and removes its work, then the process dies of the signal as it would have.
+std::atomic<bool> g_interrupted{false};
+volatile sig_atomic_t g_signal = 0;
+constexpr int kStopSignals[] = {SIGINT, SIGTERM, SIGHUP};
+
+extern "C" void on_stop_signal(int sig) {
+  g_signal = sig;
+  g_interrupted.store(true);
+}
+
+class StopSignals {
+ public:
+  // A signal the caller ignores (nohup: SIGHUP) stays ignored.
+  StopSignals() {
+    struct sigaction sa {};
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    for (std::size_t i = 0; i < std::size(kStopSignals); ++i) {
+      installed_[i] = ::sigaction(kStopSignals[i], nullptr, &old_[i]) == 0 &&
+                      old_[i].sa_handler != SIG_IGN &&
+                      ::sigaction(kStopSignals[i], &sa, nullptr) == 0;
+    }
+  }
+  ~StopSignals() {
+    for (std::size_t i = 0; i < std::size(kStopSignals); ++i)
+      if (installed_[i]) ::sigaction(kStopSignals[i], &old_[i], nullptr);
+  }
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+
+ private:
+  struct sigaction old_[std::size(kStopSignals)]{};
+  bool installed_[std::size(kStopSignals)] = {};
+};
+
+// After an interrupted import: die of the signal (default disposition), so a shell sees what
+// happened; 128 + signal should the process survive it.
+int die_of_signal() {
+  const int sig = g_signal;
+  if (sig == 0) return 1;
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  sigemptyset(&dfl.sa_mask);
+  ::sigaction(sig, &dfl, nullptr);
+  ::raise(sig);
+  return 128 + sig;
+}
+
 int do_import(const ImageStore& store, const ImageArgs& a) {
   ImportOptions o;
   o.name = a.name;
+  o.cancel = &g_interrupted;
+  auto handlers = std::make_unique<StopSignals>();  // for the import only
   std::unique_ptr<ProgressBar> bar;
   if (!a.quiet && ::isatty(STDERR_FILENO)) {
     bar = std::make_unique<ProgressBar>("importing " + a.source);
@@ -93,7 +146,11 @@ int do_import(const ImageStore& store, const ImageArgs& a) {
   }
   Result<ImageInfo> info = store.import(a.source, o);
   if (bar) bar->clear();
-  if (!info.ok()) return fail(info.error());
+  handlers.reset();
+  if (!info.ok()) {
+    const int code = fail(info.error());
+    return g_interrupted.load() ? die_of_signal() : code;
+  }
   for (const std::string& w : info->warnings)
     std::fprintf(stderr, "cell: warning: %s\n", w.c_str());
   if (a.json) {
@@ -101,7 +158,7 @@ int do_import(const ImageStore& store, const ImageArgs& a) {
     return 0;
   }
   std::printf("imported %s %s (%zu layer%s, %s, %llu entries)\n",
-              info->names.empty() ? "<none>" : info->names.front().c_str(), info->id.c_str(),
+              info->imported_as.empty() ? "<none>" : info->imported_as.c_str(), info->id.c_str(),
               info->layers.size(), info->layers.size() == 1 ? "" : "s",
               human(info->size_bytes).c_str(), static_cast<unsigned long long>(info->entries));
   return 0;
