@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 
 #include "support/sandbox.hpp"
@@ -57,6 +58,27 @@ std::string missing(std::initializer_list<Need> needs) {
   for (Need n : needs)
     if (std::string why = why_not(n); !why.empty()) out += (out.empty() ? "" : "; ") + why;
   return out;
+}
+
+bool strict() {
+  const char* v = std::getenv("CELL_TEST_STRICT");
+  return v != nullptr && std::string(v) == "1";
+}
+
+Unmet unmet(std::initializer_list<Need> needs) {
+  std::string mode, env;
+  for (Need n : needs) {
+    std::string why = why_not(n);
+    if (why.empty()) continue;
+    std::string& to = n == Need::root || n == Need::rootless ? mode : env;
+    to += (to.empty() ? "" : "; ") + why;
+  }
+  Unmet u;
+  if (!mode.empty())  // not this run's test: whatever else is missing, it would not run here
+    u.skip = mode + (env.empty() ? "" : "; " + env);
+  else if (!env.empty())
+    (strict() ? u.fail : u.skip) = env;
+  return u;
 }
 
 }  // namespace cell::test
