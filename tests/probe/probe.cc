@@ -492,7 +492,7 @@ const Command kCommands[] = {
     {"exec", -1, cmd_exec, "PATH [ARGS...]: execve"},
 };
 
-// The command tables: this file's, then the escape attempts'.
+// The command tables: this file's, the escape attempts', owners and privileges.
 struct Table {
   const Command* commands;
   std::size_t count;
@@ -501,6 +501,7 @@ const Table kTables[] = {
     {kCommands, sizeof kCommands / sizeof kCommands[0]},
     {cell_probe::kEscapeCommands, cell_probe::kEscapeCommandCount},
     {cell_probe::kKernelCommands, cell_probe::kKernelCommandCount},
+    {cell_probe::kPrivCommands, cell_probe::kPrivCommandCount},
 };
 
 const Command* find_command(const char* name) {

@@ -34,5 +34,8 @@ extern const Command kEscapeCommands[];
 extern const std::size_t kEscapeCommandCount;
 extern const Command kKernelCommands[];
 extern const std::size_t kKernelCommandCount;
+// privs.cc: owners, modes, dropping to a uid, mount options.
+extern const Command kPrivCommands[];
+extern const std::size_t kPrivCommandCount;
 
 }  // namespace cell_probe

@@ -1,10 +1,12 @@
 // Denied-syscall attempts for cell-probe: one line each, raw syscall(2), harmless arguments.
 #include "syscalls.hpp"
 
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
+#include <sys/timex.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
@@ -32,6 +34,16 @@ long try_syscall(const std::string& name) {
   if (name == "reboot") return ::syscall(SYS_reboot, 0, 0, 0, nullptr);
   if (name == "kexec_load") return ::syscall(SYS_kexec_load, 0, 0, nullptr, 0);
   if (name == "init_module") return ::syscall(SYS_init_module, nullptr, 0, nothing);
+  if (name == "finit_module") return ::syscall(SYS_finit_module, -1, nothing, 0);
+  if (name == "delete_module") return ::syscall(SYS_delete_module, "cell_probe_none", O_NONBLOCK);
+  if (name == "kexec_file_load") return ::syscall(SYS_kexec_file_load, -1, -1, 0, nothing, 0);
+  if (name == "request_key") return ::syscall(SYS_request_key, "user", "cell-probe", nullptr, 0);
+  if (name == "swapoff") return ::syscall(SYS_swapoff, "/nonexistent");
+  if (name == "adjtimex") {
+    timex t{};  // modes 0: a read-only query
+    return ::syscall(SYS_adjtimex, &t);
+  }
+  if (name == "io_uring_enter") return ::syscall(SYS_io_uring_enter, -1, 0, 0, 0, nullptr, 0);
   if (name == "swapon") return ::syscall(SYS_swapon, "/nonexistent", 0);
   if (name == "clock_settime") return ::syscall(SYS_clock_settime, CLOCK_REALTIME, nullptr);
   if (name == "settimeofday") return ::syscall(SYS_settimeofday, nullptr, nullptr);
@@ -52,6 +64,7 @@ long try_syscall(const std::string& name) {
     return r;
   }
   if (name == "getpid") return ::syscall(SYS_getpid);
+  if (name == "getppid") return ::syscall(SYS_getppid);
   errno = ENOSYS;
   return -2;
 }
