@@ -38,19 +38,42 @@ TEST_P(DeniedSyscall, EndsTheRunAsASeccompViolationNamingIt) {
 
 std::vector<Denied> denied_cases() {
   std::vector<Denied> v;
-  for (const char* name :
-       {"ptrace",          "mount",          "umount2",      "pivot_root", "unshare",
-        "setns",           "keyctl",         "add_key",      "bpf",        "perf_event_open",
-        "userfaultfd",     "io_uring_setup", "reboot",       "kexec_load", "init_module",
-        "swapon",          "clock_settime",  "settimeofday", "acct",       "open_by_handle_at",
-        "process_vm_readv"})
+  for (const char* name : {"ptrace",
+                           "mount",
+                           "umount2",
+                           "pivot_root",
+                           "unshare",
+                           "setns",
+                           "keyctl",
+                           "add_key",
+                           "request_key",
+                           "bpf",
+                           "perf_event_open",
+                           "userfaultfd",
+                           "io_uring_setup",
+                           "io_uring_enter",
+                           "reboot",
+                           "kexec_load",
+                           "kexec_file_load",
+                           "init_module",
+                           "finit_module",
+                           "delete_module",
+                           "swapon",
+                           "swapoff",
+                           "clock_settime",
+                           "settimeofday",
+                           "adjtimex",
+                           "acct",
+                           "open_by_handle_at",
+                           "process_vm_readv"})
     v.push_back({"standard", name, name});
   v.push_back({"standard", "clone_newns", "clone"});  // clone with CLONE_NEWNS only
   v.push_back({"standard", "tiocsti", "ioctl"});      // ioctl(TIOCSTI) only
   v.push_back({"standard", "personality", "personality"});
   for (const char* name : {"chroot", "iopl", "syslog", "modify_ldt"})
     v.push_back({"hardened", name, name});
-  for (const char* name : {"reboot", "init_module", "clock_settime", "keyctl", "iopl"})
+  for (const char* name : {"reboot", "kexec_file_load", "init_module", "finit_module",
+                           "clock_settime", "adjtimex", "keyctl", "request_key", "swapoff", "iopl"})
     v.push_back({"minimal", name, name});
   return v;
 }
@@ -78,6 +101,38 @@ TEST(AllowedSyscall, Clone3FailsWithEnosysSoLibcFallsBackToClone) {
   ASSERT_EQ(r.result.status, Status::ok) << r.describe();
   EXPECT_EQ(r.facts.get("syscall"), "clone3 ret=-1 errno=ENOSYS");
   EXPECT_EQ(r.facts.get("orphan_reaped"), "1") << "fork (clone) must still work";
+}
+
+// The `log` action: the call goes through (neither killed nor failed), the run is ok, and the
+// filter is really on. The profile first denies the same syscalls, so a `log` rule that
+// compiled to anything but an allow would show (kill: violation; errno: the call fails).
+TEST(LoggedSyscall, RunsAndTheRunIsOk) {
+  CELL_REQUIRE(Need::sandbox);
+  const TempDir dir("cell-log-profile");
+  dir.write("log.yaml",
+            "name: log-test\n"
+            "user: {uid: 65534}\n"
+            "seccomp:\n"
+            "  default: allow\n"
+            "  deny_action: kill_process\n"
+            "  deny: [getpid, getppid]\n"
+            "  rules:\n"
+            "    - {action: log, syscalls: [getpid]}\n"
+            "    - {action: 'errno:EPERM', syscalls: [getppid]}\n");
+  const ProbeRun r = run_probe({"echo", "before", "syscall", "getpid", "status", "echo", "after"},
+                               [&](RunSpec& s) { s.profile = dir.sub("log.yaml"); });
+  ASSERT_FALSE(r.error) << r.describe();
+  EXPECT_EQ(r.result.status, Status::ok) << r.describe();
+  EXPECT_FALSE(r.result.violation.has_value()) << r.describe();
+  EXPECT_EQ(r.facts.get("syscall"), "getpid ret=2 errno=0") << r.describe();
+  EXPECT_EQ(r.facts.get("Seccomp"), "2") << "no filter was installed: " << r.describe();
+  EXPECT_TRUE(r.result.enforcement.seccomp) << r.describe();
+  EXPECT_NE(r.result.stdout_.data.find("after"), std::string::npos) << r.describe();
+  // Control: the same filter's errno rule does act, so the filter is the one written above.
+  const ProbeRun c =
+      run_probe({"syscall", "getppid"}, [&](RunSpec& s) { s.profile = dir.sub("log.yaml"); });
+  ASSERT_EQ(c.result.status, Status::ok) << c.describe();
+  EXPECT_EQ(c.facts.get("syscall"), "getppid ret=-1 errno=EPERM") << c.describe();
 }
 
 TEST(AllowedSyscall, PrivilegedCallsStillFailWithTheFilterOff) {
