@@ -11,6 +11,24 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build}
 jobs=${CELL_JOBS:-2}
 
+# --- test environment (owned by tests/support; keep this block separate) ---------------------
+# Strict: a host need a test declares (userns, sandbox, busybox, ...) that is missing fails the
+# test instead of skipping it (tests/support/requirements.hpp). CELL_TEST_STRICT=0 relaxes it.
+export CELL_TEST_STRICT=${CELL_TEST_STRICT:-1}
+# --idmap subid: a system user with /etc/subuid and /etc/subgid ranges, for the IdmapSubid and
+# Setuid subid tests (integration_test_subid runs as it). Made once, reused afterwards.
+if [ "$(id -u)" -eq 0 ]; then
+  subid_user=cell-subid subid_range=2000000000-2000065535
+  id -u "$subid_user" >/dev/null 2>&1 ||
+    useradd --system --no-create-home --shell /usr/sbin/nologin "$subid_user" || true
+  if id -u "$subid_user" >/dev/null 2>&1; then
+    grep -qs "^$subid_user:" /etc/subuid || usermod --add-subuids "$subid_range" "$subid_user" || true
+    grep -qs "^$subid_user:" /etc/subgid || usermod --add-subgids "$subid_range" "$subid_user" || true
+    export CELL_TEST_SUBID_USER=$subid_user
+  fi
+fi
+# --- end of the test environment block --------------------------------------------------------
+
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" -j"$jobs"
 

@@ -1,18 +1,25 @@
 #!/bin/sh
-# as-user.sh [--with VAR=FILE]... PROGRAM [ARGS...]
+# as-user.sh [--subid] [--with VAR=FILE]... PROGRAM [ARGS...]
 # Runs PROGRAM as an unprivileged user, for the rootless runs of the test suite.
 # As root: drops to $CELL_TEST_USER (name or uid; default 65534, nobody) with no supplementary
 # groups. As anyone else: runs PROGRAM as is.
+# --subid: the user is $CELL_TEST_SUBID_USER instead (the user with /etc/subuid and /etc/subgid
+# ranges that tools/run-tests.sh prepares); when that is unset, the default user, and the tests
+# that need it skip (or fail, with CELL_TEST_STRICT=1) saying so.
 # Each --with VAR=FILE exports VAR=FILE (the tests read the probe's and cell's paths from it).
 # When the user cannot reach PROGRAM or a FILE where they are (a build tree under /root, say),
 # they are copied to a private directory under /tmp first, and VAR points at the copy.
 set -eu
 withs=""
+if [ "${1:-}" = "--subid" ]; then
+  [ -n "${CELL_TEST_SUBID_USER:-}" ] && CELL_TEST_USER=$CELL_TEST_SUBID_USER
+  shift
+fi
 while [ "$#" -gt 0 ] && [ "$1" = "--with" ]; do
   withs="$withs $2"
   shift 2
 done
-[ "$#" -ge 1 ] || { echo "usage: as-user.sh [--with VAR=FILE]... PROGRAM [ARGS...]" >&2; exit 2; }
+[ "$#" -ge 1 ] || { echo "usage: as-user.sh [--subid] [--with VAR=FILE]... PROGRAM [ARGS...]" >&2; exit 2; }
 program=$1
 shift
 
