@@ -1,25 +1,19 @@
-// Faults: the cell process SIGKILLed mid-run, the disk filling up during an import, malformed
-// profiles and requests, an unwritable data directory. cell must leave nothing running or
+// Faults: the cell process SIGKILLed mid-run, malformed profiles and requests, an unwritable
+// data directory (the host's own faults, a full disk and blocked user namespaces, are in
+// host_faults_test.cc). cell must leave nothing running or
 // half-written behind, and answer with a clear error instead of crashing.
-#include <fcntl.h>
-#include <sched.h>
 #include <signal.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <limits>
-#include <random>
-#include <sstream>
 #include <thread>
 
-#include "image/fixtures.hpp"
+#include "security/cli.hpp"
 #include "security/common.hpp"
 #include "support/subprocess.hpp"
 
@@ -29,12 +23,6 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-
-// $CELL_TEST_CELL (as-user.sh sets it when it copies the binary), else the one built here.
-std::string cell_binary() {
-  const char* env = std::getenv("CELL_TEST_CELL");
-  return env != nullptr && *env != '\0' ? env : CELL_BIN;
-}
 
 Finished cell(const std::vector<std::string>& args, const std::vector<std::string>& env = {}) {
   std::vector<std::string> argv = {cell_binary()};
@@ -72,6 +60,7 @@ TEST(KilledCell, LeavesNoRunningSandboxAndGcClearsTheRest) {
   std::chrono::milliseconds took{-1};
   std::vector<pid_t> survivors;
   pid_t cli = -1;
+  bool payload_seen = false;  // the probe was running in the sandbox before cell was killed
   CommandOptions o;
   o.env = {"CELL_RUNTIME=" + runtime.path()};
   o.on_started = [&](pid_t pid) {
@@ -82,7 +71,8 @@ TEST(KilledCell, LeavesNoRunningSandboxAndGcClearsTheRest) {
         if (cmdline_of(p).rfind("/cell-probe", 0) == 0) return true;
       return false;
     };
-    while (!payload_runs() && Clock::now() < deadline) std::this_thread::sleep_for(5ms);
+    while (!(payload_seen = payload_runs()) && Clock::now() < deadline)
+      std::this_thread::sleep_for(5ms);
     ::kill(pid, SIGKILL);
     const auto t0 = Clock::now();
     while (!(survivors = processes_with(token)).empty() && Clock::now() - t0 < 5s)
@@ -96,6 +86,8 @@ TEST(KilledCell, LeavesNoRunningSandboxAndGcClearsTheRest) {
                    "/cell-probe", "echo", token, "sleep", "60"},
                   o);
   ASSERT_EQ(f.signal, SIGKILL) << f.describe();
+  ASSERT_TRUE(payload_seen)
+      << "the payload never showed up within 30 s: nothing was killed mid-run";
   std::printf("[ figures  ] sandbox gone %lld ms after SIGKILL of cell\n",
               static_cast<long long>(took.count()));
   EXPECT_TRUE(survivors.empty()) << survivors.size()
@@ -126,122 +118,6 @@ TEST(KilledCell, LeavesNoRunningSandboxAndGcClearsTheRest) {
   }
   survivors = processes_with(token);
   for (pid_t p : survivors) ::kill(p, SIGKILL);  // never leave a stray sleeper behind
-}
-
-// --- disk full during an import -------------------------------------------------------------
-
-// A rootfs tarball bigger than the file system it is imported into: random bytes, so that no
-// compression helps.
-std::string make_big_tar(const TempDir& dir, std::size_t bytes) {
-  fs::create_directories(dir.sub("tree/data"));
-  std::ofstream out(dir.sub("tree/data/blob"), std::ios::binary);
-  std::mt19937_64 rng(42);
-  for (std::size_t i = 0; i < bytes; i += 8) {
-    const std::uint64_t v = rng();
-    out.write(reinterpret_cast<const char*>(&v), 8);
-  }
-  out.close();
-  const Finished t =
-      run_command({"/usr/bin/tar", "-C", dir.sub("tree"), "-cf", dir.sub("big.tar"), "."});
-  EXPECT_EQ(t.exit_code, 0) << t.describe();
-  return dir.sub("big.tar");
-}
-
-bool write_file(const std::string& path, const std::string& text) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-  ::close(fd);
-  return ok;
-}
-
-// Runs `script` with /bin/sh in a child that has its own mount namespace (a user namespace too
-// when rootless) with a `size` tmpfs at `mountpoint`: the host's mounts are never touched.
-Finished in_private_tmpfs(const std::string& mountpoint, const std::string& size,
-                          const std::string& script, const std::vector<std::string>& env) {
-  const uid_t uid = ::geteuid();
-  const gid_t gid = ::getegid();
-  const std::string uid_map = std::to_string(uid) + " " + std::to_string(uid) + " 1";
-  const std::string gid_map = std::to_string(gid) + " " + std::to_string(gid) + " 1";
-  const std::string opts = "size=" + size + ",mode=0755";
-  std::vector<std::string> argv = {"/bin/sh", "-c", script};
-  std::vector<std::string> envv = env;
-  std::vector<char*> a, e;
-  for (std::string& s : argv) a.push_back(s.data());
-  for (std::string& s : envv) e.push_back(s.data());
-  a.push_back(nullptr);
-  e.push_back(nullptr);
-  int out[2];
-  if (::pipe2(out, O_CLOEXEC) != 0) return {};
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(out[1], 1);
-    ::dup2(out[1], 2);
-    const int flags = CLONE_NEWNS | (uid != 0 ? CLONE_NEWUSER : 0);
-    if (::unshare(flags) != 0) ::_exit(90);
-    if (uid != 0 &&
-        !(write_file("/proc/self/setgroups", "deny") && write_file("/proc/self/uid_map", uid_map) &&
-          write_file("/proc/self/gid_map", gid_map)))
-      ::_exit(91);
-    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) ::_exit(92);
-    if (::mount("tmpfs", mountpoint.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, opts.c_str()) != 0)
-      ::_exit(93);
-    ::execve(a[0], a.data(), e.data());
-    ::_exit(94);
-  }
-  ::close(out[1]);
-  Finished f;
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::read(out[0], buf, sizeof buf)) > 0) f.out.append(buf, static_cast<std::size_t>(n));
-  ::close(out[0]);
-  int st = 0;
-  ::waitpid(pid, &st, 0);
-  f.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  f.signal = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
-  return f;
-}
-
-// Both ways an import writes: a rootfs tarball extracted straight into the tree, and an OCI
-// layout whose blob is first copied into the store.
-TEST(ImportDiskFull, LeavesNoPartialImage) {
-  CELL_REQUIRE(Need::userns);
-  const TempDir work("cell-sec-import");
-  ::chmod(work.path().c_str(), 0755);
-  const std::string tar = make_big_tar(work, 3 << 20);
-  write_simple_layout(work.sub("oci"), {{file("data/blob", slurp(work.sub("tree/data/blob")))}});
-  fs::create_directories(work.sub("data"));
-  fs::create_directories(work.sub("run"));
-  const std::string script =
-      "for src in rootfs-tar:\"$TAR\" oci:\"$OCI\"; do\n"
-      "  \"$CELL\" image import --name full \"$src\"; echo \"import_exit=$?\"\n"
-      "done\n"
-      "\"$CELL\" image ls --json | tr -d '\\n' | sed 's/^/images=/'; echo\n"
-      "cd \"$CELL_DATA\" && find . -mindepth 1 -type f | sed 's/^/file=/'\n";
-  const Finished f = in_private_tmpfs(
-      work.sub("data"), "1m", script,
-      {"CELL=" + cell_binary(), "TAR=" + tar, "OCI=" + work.sub("oci"),
-       "CELL_DATA=" + work.sub("data"), "CELL_RUNTIME=" + work.sub("run"), "PATH=/usr/bin:/bin"});
-  ASSERT_EQ(f.exit_code, 0) << f.describe();
-  const Facts facts(f.out);
-  const std::vector<std::string> codes = facts.all("import_exit");
-  ASSERT_EQ(codes.size(), 2u) << f.out;
-  for (const std::string& c : codes) EXPECT_EQ(c, "1") << f.out;
-  for (const std::vector<std::string>& words :
-       {std::vector<std::string>{"rootfs-tar:", "No space left"},
-        std::vector<std::string>{"oci:", "No space left"}}) {
-    bool said = false;
-    std::istringstream in(f.out);
-    for (std::string line; std::getline(in, line);)
-      said |= line.find(words[0]) != std::string::npos && line.find(words[1]) != std::string::npos;
-    EXPECT_TRUE(said) << words[0] << " import does not say the disk is full:\n" << f.out;
-  }
-  EXPECT_EQ(f.out.find("terminate called"), std::string::npos) << f.out;
-  EXPECT_EQ(facts.get("images"), "[]") << "an image is listed after a failed import\n" << f.out;
-  // Only the store's lock file may remain: no blob, no image tree, no work directory.
-  for (const std::string& file : facts.all("file"))
-    EXPECT_EQ(file, "./images/lock") << "left behind: " << file << "\n" << f.out;
-  EXPECT_FALSE(fs::exists(work.sub("data/images"))) << "the tmpfs leaked into our namespace";
 }
 
 // --- malformed profiles and requests --------------------------------------------------------

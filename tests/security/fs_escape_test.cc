@@ -11,6 +11,7 @@
 #include <functional>
 #include <sstream>
 
+#include "security/cli.hpp"
 #include "security/common.hpp"
 
 namespace cell::test::sec {
@@ -132,6 +133,54 @@ TEST(Secrets, HostFilesAreNotVisibleByAnyRoute) {
     ASSERT_EQ(reads.size(), args.size() / 2) << r.describe();
     for (const std::string& v : reads)
       EXPECT_THAT(v, AnyOf(Eq("ENOENT"), Eq("EACCES"))) << r.describe();
+  }
+}
+
+// A root-only file (0600, host root) in a host directory bound read-only into the sandbox: it
+// is visible there but unreadable, as the profile's user and as root inside (no capability
+// over files of the host's root, who is not even mapped), from the root run and rootless.
+// A world-readable file next to it is the control that the bind works.
+TEST(Secrets, ARootOnlyHostFileInABindIsUnreadable) {
+  CELL_REQUIRE(Need::sandbox, Need::root);
+  const TempDir dir("cell-sec-rootonly");
+  ::chmod(dir.path().c_str(), 0755);
+  dir.write("secret", "root only\n", 0600);
+  dir.write("public", "anyone\n", 0644);
+  ASSERT_EQ(::chown(dir.sub("secret").c_str(), 0, 0), 0);
+  ASSERT_EQ(::chmod(dir.sub("secret").c_str(), 0600), 0);
+  const std::vector<std::string> args = {"stat", "/secret/secret", "read", "/secret/secret",
+                                         "read", "/secret/public", "ids"};
+  auto check = [](const Facts& f, const std::string& text) {
+    EXPECT_EQ(f.get("stat"), "ok") << "the bind is not there\n" << text;
+    EXPECT_EQ(f.get("stat_mode"), "100600") << text;
+    const std::vector<std::string> reads = f.all("read");
+    ASSERT_EQ(reads.size(), 2u) << text;
+    EXPECT_EQ(reads[0], "EACCES") << "the root-only file was readable\n" << text;
+    EXPECT_EQ(reads[1], "ok") << "control: the public file must be readable\n" << text;
+  };
+  for (const char* profile : {"standard", "minimal"}) {
+    SCOPED_TRACE(profile);
+    const ProbeRun r = run_probe(args, [&](RunSpec& s) {
+      s.profile = profile;
+      s.mounts.push_back({Mount::Kind::bind, dir.path(), "/secret", false, 0, "test"});
+    });
+    ASSERT_EQ(r.result.status, Status::ok) << r.describe();
+    check(r.facts, r.describe());
+    EXPECT_EQ(r.facts.get("uid"), std::string(profile) == "minimal" ? "0" : "65534");
+    // Rootless: the same, run by the CLI as an unprivileged user.
+    std::vector<std::string> cli = {"run",
+                                    "--profile",
+                                    profile,
+                                    "--rootfs",
+                                    shared_rootfs().path(),
+                                    "--bind",
+                                    dir.path() + ":/secret:ro",
+                                    "--",
+                                    "/cell-probe"};
+    cli.insert(cli.end(), args.begin(), args.end());
+    const Finished f = cell_as(65534, 65534, cli);
+    ASSERT_EQ(f.exit_code, 0) << f.describe();
+    check(Facts(f.out), f.describe());
   }
 }
 

@@ -7,7 +7,10 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <optional>
+#include <sstream>
 
+#include "security/cli.hpp"
 #include "security/common.hpp"
 #include "support/subprocess.hpp"
 
@@ -122,9 +125,35 @@ TEST(Hostname, ChangesAreRefusedAndNeverReachTheHost) {
   EXPECT_EQ(host_name(), before);
 }
 
+// What a setuid binary that gained nothing reports about itself (`ids status mount-opts`,
+// printed by the setuid binary after the exec): its ids, no capability, no_new_privs, and
+// every mount nosuid. Both walls are asserted, so that losing either one fails here even
+// while the other still holds. The exception are the /proc masks, binds of /dev/null: a
+// character device, on which no binary can live.
+void expect_setuid_gave_nothing(const Facts& f, const std::string& uid, const std::string& text) {
+  for (const char* k : {"uid", "euid", "suid"}) EXPECT_EQ(f.get(k), uid) << k << "\n" << text;
+  EXPECT_EQ(f.get("CapEff"), "0000000000000000") << text;
+  EXPECT_EQ(f.get("CapPrm"), "0000000000000000") << text;
+  EXPECT_EQ(f.get("NoNewPrivs"), "1") << "the setuid binary runs without no_new_privs\n" << text;
+  const std::vector<std::string> mounts = f.all("mount_opts");
+  ASSERT_GE(mounts.size(), 3u) << text;
+  for (const std::string& m : mounts) {
+    std::istringstream in(m);
+    std::string path, opts, type;
+    in >> path >> opts >> type;
+    if (type == "chr") continue;
+    EXPECT_NE(("," + opts + ",").find(",nosuid,"), std::string::npos)
+        << "a sandbox mount without nosuid: " << m << "\n"
+        << text;
+  }
+}
+
+const std::vector<std::string> kSuidChecks = {"stat", "/suid-probe", "exec",      "/suid-probe",
+                                              "ids",  "status",      "mount-opts"};
+
 // A setuid-root copy of the probe, prepared by the host's root. Owned by the host's root it
 // is unmapped inside (the kernel ignores the bit); owned by the host uid that the sandbox's
-// root maps to, only no_new_privs (and the nosuid mount) stand between it and euid 0.
+// root maps to, only no_new_privs and the nosuid mount stand between it and euid 0.
 TEST(Setuid, ASetuidRootBinaryGivesNothing) {
   CELL_REQUIRE(Need::sandbox, Need::root);
   const TestRootfs rootfs;
@@ -140,40 +169,86 @@ TEST(Setuid, ASetuidRootBinaryGivesNothing) {
     ASSERT_EQ(::chown(suid.c_str(), static_cast<uid_t>(owner), static_cast<gid_t>(owner)), 0);
     ASSERT_EQ(::chmod(suid.c_str(), 04755), 0);
     for (const char* profile : {"standard", "hardened"}) {
-      const ProbeRun r = run_probe({"stat", "/suid-probe", "exec", "/suid-probe", "ids", "status"},
-                                   [&](RunSpec& s) {
-                                     s.rootfs = rootfs.path();
-                                     s.profile = profile;
-                                   });
+      const ProbeRun r = run_probe(kSuidChecks, [&](RunSpec& s) {
+        s.rootfs = rootfs.path();
+        s.profile = profile;
+      });
       ASSERT_EQ(r.result.status, Status::ok) << r.describe();
       EXPECT_EQ(r.facts.get("stat_mode"), "104755") << "the bit is visible inside";
       if (owner == ns_root) {
         EXPECT_EQ(r.facts.get("stat_uid"), "0") << "owned by root inside";
       }
-      for (const char* k : {"uid", "euid", "suid"}) EXPECT_EQ(r.facts.get(k), "65534") << k;
-      EXPECT_EQ(r.facts.get("CapEff"), "0000000000000000");
+      expect_setuid_gave_nothing(r.facts, "65534", r.describe());
     }
   }
 }
 
-// The same file, run by the cell CLI as an unprivileged user (a rootless sandbox).
+// The same file (owned by the host's root: unmapped inside), run by the cell CLI as an
+// unprivileged user (a rootless sandbox). A rootless single-id map holds only the caller's
+// uid, so no file can be owned by another mapped user: the subid case below has one.
 TEST(Setuid, ASetuidRootBinaryGivesNothingRootless) {
   CELL_REQUIRE(Need::sandbox, Need::root);
-  const char* cell = std::getenv("CELL_TEST_CELL");
-  const std::string cli = cell != nullptr ? cell : CELL_BIN;
   const TestRootfs rootfs;
   const std::string suid = rootfs.dir().sub("suid-probe");
   fs::copy_file(probe_path(), suid);
   ASSERT_EQ(::chown(suid.c_str(), 0, 0), 0);
   ASSERT_EQ(::chmod(suid.c_str(), 04755), 0);
-  const Finished f =
-      run_command({"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--",
-                   "/usr/bin/env", "-u", "CELL_RUNTIME", "-u", "XDG_RUNTIME_DIR", cli, "run",
-                   "--rootfs", rootfs.path(), "--", "/suid-probe", "ids", "status"});
+  std::vector<std::string> args = {"run", "--rootfs", rootfs.path(), "--", "/cell-probe"};
+  args.insert(args.end(), kSuidChecks.begin(), kSuidChecks.end());
+  const Finished f = cell_as(65534, 65534, args);
   ASSERT_EQ(f.exit_code, 0) << f.describe();
   const Facts facts(f.out);
-  for (const char* k : {"uid", "euid", "suid"}) EXPECT_EQ(facts.get(k), "65534") << k;
-  EXPECT_EQ(facts.get("CapEff"), "0000000000000000");
+  EXPECT_EQ(facts.get("stat_uid"), "65534") << "unmapped: the overflow uid\n" << f.out;
+  expect_setuid_gave_nothing(facts, "65534", f.describe());
+}
+
+// Rootless with --idmap subid ($CELL_TEST_SUBID_USER): the sandbox's root is the caller, and
+// sandbox uid 1000 a subordinate id. (1) A setuid file the host's root gave to the caller:
+// owned by root inside, run by uid 1000. (2) One the sandbox's root made itself on its tmpfs
+// (copy, chmod 4755), run after dropping to uid 1000 inside.
+TEST(Setuid, ASetuidBinaryOfTheSandboxRootGivesNothingSubid) {
+  CELL_REQUIRE(Need::sandbox, Need::root);
+  const std::optional<SubidUser> user = subid_user();
+  if (!user)
+    CELL_MISSING("needs CELL_TEST_SUBID_USER, a user with /etc/subuid ranges (tools/run-tests.sh)");
+  if (::access("/usr/bin/newuidmap", X_OK) != 0)
+    CELL_MISSING("needs newuidmap (apt install uidmap)");
+  const TestRootfs rootfs;
+  const std::string suid = rootfs.dir().sub("suid-probe");
+  fs::copy_file(probe_path(), suid);
+  ASSERT_EQ(::chown(suid.c_str(), user->uid, user->gid), 0);
+  ASSERT_EQ(::chmod(suid.c_str(), 04755), 0);
+  std::vector<std::string> args = {"run",      "--idmap",     "subid", "--user",     "1000:1000",
+                                   "--rootfs", rootfs.path(), "--",    "/cell-probe"};
+  args.insert(args.end(), kSuidChecks.begin(), kSuidChecks.end());
+  const Finished f = cell_as(user->uid, user->gid, args);
+  ASSERT_EQ(f.exit_code, 0) << f.describe();
+  const Facts facts(f.out);
+  EXPECT_EQ(facts.get("stat_uid"), "0") << "owned by the sandbox's root\n" << f.out;
+  EXPECT_EQ(facts.get("stat_mode"), "104755") << f.out;
+  expect_setuid_gave_nothing(facts, "1000", f.describe());
+
+  rootfs.dir().write("setuid.yaml",
+                     "name: setuid-maker\n"
+                     "user: {uid: 0, gid: 0}\n"
+                     "capabilities: [CAP_SETUID, CAP_SETGID]\n"
+                     "mounts:\n"
+                     "  - {type: tmpfs, target: /tmp, size: 8M}\n");
+  const Finished made = cell_as(
+      user->uid, user->gid,
+      {"run",         "--idmap",     "subid", "--profile",   rootfs.dir().sub("setuid.yaml"),
+       "--rootfs",    rootfs.path(), "--",    "/cell-probe", "copy",
+       "/cell-probe", "/tmp/suid",   "chmod", "/tmp/suid",   "4755",
+       "stat",        "/tmp/suid",   "drop",  "1000",        "1000",
+       "exec",        "/tmp/suid",   "ids",   "status",      "mount-opts"});
+  ASSERT_EQ(made.exit_code, 0) << made.describe();
+  const Facts m(made.out);
+  EXPECT_EQ(m.get("copy"), "ok") << made.out;
+  EXPECT_EQ(m.get("chmod"), "ok") << made.out;
+  EXPECT_EQ(m.get("stat_mode"), "104755") << made.out;
+  EXPECT_EQ(m.get("stat_uid"), "0") << made.out;
+  EXPECT_EQ(m.get("drop"), "ok") << made.out;
+  expect_setuid_gave_nothing(m, "1000", made.describe());
 }
 
 // Other syscall ABIs: every profile's filter kills any i386 (int 0x80) or x32 call, even
