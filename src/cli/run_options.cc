@@ -148,8 +148,9 @@ Result<void> parse_limits(const RunOptions& o, Limits& l) {
   if (!o.cpus.empty()) {
     char* end = nullptr;
     const double c = std::strtod(o.cpus.c_str(), &end);
-    if (end == o.cpus.c_str() || *end != '\0' || !(c > 0) || c > 4096)
-      return bad("--cpus", o.cpus, "must be a number > 0");
+    if (end == o.cpus.c_str() || *end != '\0' || !(c >= 0.01) || c > 4096)
+      return bad("--cpus", o.cpus,
+                 "must be a number from 0.01 (the kernel's smallest CPU quota) to 4096");
     l.cpus = c;
   }
   if (!o.cpuset.empty()) {

@@ -46,8 +46,8 @@ bool valid_cpu_list(std::string_view list) {
 
 void read_cpus(const Field& f, Limits& out) {
   out.cpus = f.number();
-  if (out.cpus && (*out.cpus <= 0 || *out.cpus > 4096)) {
-    f.error("must be greater than 0 and at most 4096 (a number of CPUs, e.g. 1.5)");
+  if (out.cpus && !(*out.cpus >= 0.01 && *out.cpus <= 4096)) {
+    f.error("must be from 0.01 (the kernel's smallest CPU quota) to 4096 (CPUs, e.g. 1.5)");
     out.cpus.reset();
   }
 }
