@@ -62,10 +62,12 @@ constexpr const char* kChownProfile =
 
 TEST(IdmapSubid, MapsTheCallerToRootAndTheSubuidRangeAbove) {
   const char* user = std::getenv("CELL_TEST_SUBID_USER");
+  // Unset: not asked for (run-tests.sh sets it as root), a skip even when strict. Set, every
+  // other need is the environment's and fails when strict.
   if (user == nullptr || *user == '\0')
-    CELL_MISSING(
-        "needs CELL_TEST_SUBID_USER: a user with /etc/subuid and /etc/subgid ranges "
-        "(tools/run-tests.sh creates cell-subid and runs integration_test_subid as it)");
+    GTEST_SKIP()
+        << ("needs CELL_TEST_SUBID_USER: a user with /etc/subuid and /etc/subgid ranges "
+            "(tools/run-tests.sh creates cell-subid and runs integration_test_subid as it)");
   const passwd* pw = ::getpwnam(user);
   if (pw == nullptr) CELL_MISSING("CELL_TEST_SUBID_USER=" + std::string(user) + ": no such user");
   const uid_t uid = pw->pw_uid;
