@@ -16,7 +16,8 @@ namespace {
 constexpr std::uint32_t kRange = 65536;
 
 std::string map_line(std::uint64_t inside, std::uint64_t outside, std::uint64_t count) {
-  return std::to_string(inside) + " " + std::to_string(outside) + " " + std::to_string(count) + "\n";
+  return std::to_string(inside) + " " + std::to_string(outside) + " " + std::to_string(count) +
+         "\n";
 }
 
 std::string user_name(uid_t uid) {
@@ -46,9 +47,23 @@ std::optional<SubIdRange> find_subid_range(const std::string& file, uid_t id) {
   return std::nullopt;
 }
 
+bool holds_every_id() {
+  static const bool all = [] {
+    for (const char* file : {"/proc/self/uid_map", "/proc/self/gid_map"}) {
+      std::ifstream in(file);
+      std::uint64_t inside = 1, outside = 1, count = 0;
+      if (!(in >> inside >> outside >> count) || inside != 0 || outside != 0 ||
+          count != 4294967295ull)
+        return false;
+    }
+    return true;
+  }();
+  return all;
+}
+
 Result<void> plan_ids(const Request& req, Plan& plan) {
   const Profile& p = req.profile;
-  const bool root = req.caller_uid == 0;
+  const bool root = req.caller_uid == 0 && holds_every_id();
   IdMapMode mode = req.idmap;
   if (mode == IdMapMode::automatic) mode = root ? IdMapMode::automatic : IdMapMode::single;
   child::ChildPlan& v = plan.view;
@@ -97,10 +112,10 @@ Result<void> plan_ids(const Request& req, Plan& plan) {
     m.newuidmap_args = {"0", std::to_string(su->start), std::to_string(su->count)};
     m.newgidmap_args = {"0", std::to_string(sg->start), std::to_string(sg->count)};
   } else {
-    m.newuidmap_args = {"0", std::to_string(req.caller_uid), "1", "1", std::to_string(su->start),
-                        std::to_string(su->count)};
-    m.newgidmap_args = {"0", std::to_string(req.caller_gid), "1", "1", std::to_string(sg->start),
-                        std::to_string(sg->count)};
+    m.newuidmap_args = {"0", std::to_string(req.caller_uid), "1",
+                        "1", std::to_string(su->start),      std::to_string(su->count)};
+    m.newgidmap_args = {"0", std::to_string(req.caller_gid), "1",
+                        "1", std::to_string(sg->start),      std::to_string(sg->count)};
   }
   m.description = "newuidmap " + join(m.newuidmap_args, " ");
   v.become_root = true;

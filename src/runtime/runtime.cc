@@ -19,6 +19,7 @@
 #include "launch/supervise.hpp"
 #include "launch/timeline.hpp"
 #include "launch/verdict.hpp"
+#include "plan/idmap.hpp"
 #include "plan/idmapped.hpp"
 #include "plan/plan.hpp"
 #include "runtime/filter_cache.hpp"
@@ -196,7 +197,8 @@ Result<RunResult> Runtime::run(const RunSpec& spec) const {
   req.memory_via_rlimit = cg->memory_via_rlimit;
   req.pids_via_rlimit = cg->pids_via_rlimit;
   req.filter = filter.get();
-  const bool ranged = req.caller_uid == 0 && spec.idmap == IdMapMode::automatic;
+  const bool ranged =
+      req.caller_uid == 0 && plan::holds_every_id() && spec.idmap == IdMapMode::automatic;
   req.idmaps = ranged ? &state_->idmaps : nullptr;
   Result<std::unique_ptr<plan::Plan>> built = plan::build_plan(req);
   if (!built.ok()) return built.error();

@@ -315,6 +315,22 @@ TEST(Doctor, RunThereGivesTheUsernsHint) {
       << j.describe();
 }
 
+// Root of a user namespace that maps one id (`unshare -U -r`, a rootless container) owns no
+// range of host ids to hand out: the run maps that one id, as an unprivileged caller's would.
+TEST(NestedUserns, RootThereRunsWithItsOneId) {
+  CELL_REQUIRE(Need::userns);
+  const TempDir runtime("cell-cli");
+  std::vector<std::string> argv = {
+      "/usr/bin/unshare", "-U", "-r",      cell_binary(), "run",
+      "--json",           "--", "/bin/sh", "-c",          "id -u; id -g"};
+  CommandOptions opts;
+  opts.env = {"CELL_RUNTIME=" + runtime.path()};
+  const Finished f = run_command(argv, opts);
+  const json r = parse_json(f);
+  EXPECT_EQ(r.value("status", ""), "ok") << f.describe();
+  EXPECT_EQ(r["stdout"].value("data", ""), "65534\n65534\n") << f.describe();
+}
+
 TEST(Version, PrintsTheVersion) {
   const Finished f = cell({"--version"});
   EXPECT_EQ(f.exit_code, 0) << f.describe();
