@@ -10,19 +10,32 @@ namespace cell::child {
 
 Step step_for(OpKind k) noexcept {
   switch (k) {
-    case OpKind::make_dir: return Step::make_dir;
-    case OpKind::make_file: return Step::make_file;
-    case OpKind::make_symlink: return Step::make_symlink;
-    case OpKind::write_file: return Step::write_file;
-    case OpKind::bind: return Step::bind_mount;
-    case OpKind::tmpfs: return Step::mount_tmpfs;
-    case OpKind::proc: return Step::mount_proc;
-    case OpKind::devpts: return Step::mount_devpts;
-    case OpKind::sysfs: return Step::mount_sysfs;
-    case OpKind::overlay: return Step::mount_overlay;
-    case OpKind::mask: return Step::mask_path;
-    case OpKind::remount_ro: return Step::remount_readonly;
-    case OpKind::attach: return Step::bind_mount;
+    case OpKind::make_dir:
+      return Step::make_dir;
+    case OpKind::make_file:
+      return Step::make_file;
+    case OpKind::make_symlink:
+      return Step::make_symlink;
+    case OpKind::write_file:
+      return Step::write_file;
+    case OpKind::bind:
+      return Step::bind_mount;
+    case OpKind::tmpfs:
+      return Step::mount_tmpfs;
+    case OpKind::proc:
+      return Step::mount_proc;
+    case OpKind::devpts:
+      return Step::mount_devpts;
+    case OpKind::sysfs:
+      return Step::mount_sysfs;
+    case OpKind::overlay:
+      return Step::mount_overlay;
+    case OpKind::mask:
+      return Step::mask_path;
+    case OpKind::remount_ro:
+      return Step::remount_readonly;
+    case OpKind::attach:
+      return Step::bind_mount;
   }
   return Step::count_;
 }
@@ -74,7 +87,7 @@ int do_mask(const MountOp& op) noexcept {
   if (S_ISDIR(st.st_mode))
     return ::mount("tmpfs", op.target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
                    "size=0,nr_inodes=1,mode=0555");
-  return ::mount(op.source, op.target, nullptr, MS_BIND, nullptr);
+  return do_bind(op.source, op.target, op.flags);
 }
 
 int apply(const MountOp& op) noexcept {
@@ -87,15 +100,24 @@ int apply(const MountOp& op) noexcept {
     }
     case OpKind::make_symlink:
       return (::symlink(op.source, op.target) == 0 || errno == EEXIST) ? 0 : -1;
-    case OpKind::write_file: return do_write_file(op);
-    case OpKind::bind: return do_bind(op.source, op.target, op.flags);
-    case OpKind::tmpfs: return ::mount("tmpfs", op.target, "tmpfs", op.flags, op.data);
-    case OpKind::proc: return ::mount("proc", op.target, "proc", op.flags, op.data);
-    case OpKind::devpts: return ::mount("devpts", op.target, "devpts", op.flags, op.data);
-    case OpKind::sysfs: return ::mount("sysfs", op.target, "sysfs", op.flags, nullptr);
-    case OpKind::overlay: return ::mount("overlay", op.target, "overlay", op.flags, op.data);
-    case OpKind::mask: return do_mask(op);
-    case OpKind::remount_ro: return do_bind(op.target, op.target, op.flags | MS_RDONLY);
+    case OpKind::write_file:
+      return do_write_file(op);
+    case OpKind::bind:
+      return do_bind(op.source, op.target, op.flags);
+    case OpKind::tmpfs:
+      return ::mount("tmpfs", op.target, "tmpfs", op.flags, op.data);
+    case OpKind::proc:
+      return ::mount("proc", op.target, "proc", op.flags, op.data);
+    case OpKind::devpts:
+      return ::mount("devpts", op.target, "devpts", op.flags, op.data);
+    case OpKind::sysfs:
+      return ::mount("sysfs", op.target, "sysfs", op.flags, nullptr);
+    case OpKind::overlay:
+      return ::mount("overlay", op.target, "overlay", op.flags, op.data);
+    case OpKind::mask:
+      return do_mask(op);
+    case OpKind::remount_ro:
+      return do_bind(op.target, op.target, op.flags | MS_RDONLY);
     case OpKind::attach:
       return ::move_mount(op.fd, "", AT_FDCWD, op.target, MOVE_MOUNT_F_EMPTY_PATH);
   }

@@ -79,8 +79,7 @@ bool MountTable::resolvable(const std::string& inside, bool file) const {
 Result<void> MountTable::ensure(int item, const std::string& inside, bool file) {
   const Cover* c = cover_of(inside);
   const std::string& what = plan_.mount_descriptions[static_cast<std::size_t>(item)];
-  if (c == nullptr)
-    return Error::make(ErrorKind::internal, what + ": no mount covers " + inside);
+  if (c == nullptr) return Error::make(ErrorKind::internal, what + ": no mount covers " + inside);
   if (c->tmpfs) {
     // Create every missing component below the tmpfs (setup may write there).
     const std::string below = c->inside == "/" ? inside : inside.substr(c->inside.size());
@@ -103,23 +102,24 @@ Result<void> MountTable::ensure(int item, const std::string& inside, bool file) 
   switch (probe_host(c->host, rest, link)) {
     case Found::dir:
       if (!file) return {};
-      return Error::make(ErrorKind::usage, what + ": target " + inside +
-                                               " is a directory but the source is a file");
+      return Error::make(ErrorKind::usage,
+                         what + ": target " + inside + " is a directory but the source is a file");
     case Found::file:
       if (file) return {};
-      return Error::make(ErrorKind::usage, what + ": target " + inside +
-                                               " is a file but the source is a directory");
-    case Found::symlink_in_path:
       return Error::make(ErrorKind::usage,
-                         what + ": target " + inside + " passes through a symlink (" + link +
-                             "); name the real path instead");
+                         what + ": target " + inside + " is a file but the source is a directory");
+    case Found::symlink_in_path:
+      return Error::make(ErrorKind::usage, what + ": target " + inside +
+                                               " passes through a symlink (" + link +
+                                               "); name the real path instead");
     case Found::missing:
       return Error::make(ErrorKind::usage,
                          what + ": target " + inside + " does not exist in the read-only " +
                              (c->inside == "/" ? std::string("root") : "mount at " + c->inside) +
                              " and cannot be created there; choose a target under a new "
                              "top-level directory (e.g. /data) or under a tmpfs");
-    case Found::other: break;
+    case Found::other:
+      break;
   }
   return Error::make(ErrorKind::usage, what + ": target " + inside + " is not a file or directory");
 }
@@ -183,6 +183,8 @@ void MountTable::mount_fs(int item, OpKind kind, std::string_view inside, const 
 void MountTable::mask(int item, std::string_view inside) {
   child::MountOp o = op(OpKind::mask, item, inside);
   o.source = "/dev/null";
+  // read-only, nosuid, noexec whatever the host's /dev has (nodev would make reads fail)
+  o.flags = MS_RDONLY | MS_NOSUID | MS_NOEXEC | locked_mount_flags(o.source);
   o.optional = true;  // not every kernel has every /proc entry
   plan_.add_op(o);
 }
