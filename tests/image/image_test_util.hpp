@@ -15,6 +15,12 @@
 
 namespace cell::test {
 
+// A whole file's bytes ("" if it cannot be read).
+inline std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
 class ImageStoreTest : public ::testing::Test {
  protected:
   TempDir tmp{"cell-image-test"};

@@ -22,11 +22,6 @@ using json = nlohmann::json;
 
 using ImportTest = ImageStoreTest;
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 // Imports `source` with a progress callback that sets the cancel flag in `phase`.
 Result<ImageInfo> import_cancelled_in(const ImageStore& store, const std::string& source,
                                       const std::string& phase, bool* seen) {

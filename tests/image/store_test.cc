@@ -18,11 +18,6 @@ using json = nlohmann::json;
 
 using StoreTest = ImageStoreTest;
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 std::size_t count_files(const std::string& dir) {
   std::size_t n = 0;
   for (const auto& e : fs::directory_iterator(dir)) n += e.is_regular_file() ? 1 : 0;
