@@ -62,8 +62,15 @@ big=$data/sparse-512M
 chmod 0644 "$big"
 chmod 0755 "$data" 2>/dev/null || true
 
+# The guest sees the host's root read-only, but its own tmpfs on /tmp and /run: a checkout or
+# build there (a CI clone under /tmp, say) is shared into the guest at the same path.
+shares=()
+for d in "$root" "$build" "$PWD"; do
+	case $d in /tmp | /tmp/* | /run | /run/*) shares+=(--share "$d") ;; esac
+done
+
 boot() { # vmrun options -- command
-	timeout $((limit + 60)) "$vmrun" --kdir "$kdir" --timeout "$limit" --mem 1G --smp 2 \
+	timeout $((limit + 60)) "$vmrun" --kdir "$kdir" --timeout "$limit" --mem 1G --smp 2 "${shares[@]+"${shares[@]}"}" \
 		--env CELL_TEST_STRICT=1 --env CELL_TEST_BIGFILE="$big" --env CELL_TEST_CG_PROG="$prog" --env CELL_TEST_CLI="$cli" "$@"
 }
 
