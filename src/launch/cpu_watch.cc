@@ -76,14 +76,14 @@ std::optional<std::uint64_t> process_tree_cpu_ns(pid_t init) {
   static const long ticks_per_s = ::sysconf(_SC_CLK_TCK);
   const std::uint64_t tick_ns = 1000000000ull / static_cast<std::uint64_t>(ticks_per_s);
   std::uint64_t total = init_stat->children_ticks * tick_ns;
-  std::vector<pid_t> todo;
-  add_children(init, todo);
-  for (std::size_t i = 0; i < todo.size() && i < 100000; ++i) {
-    const pid_t p = todo[i];
+  std::vector<pid_t> queue;
+  add_children(init, queue);
+  for (std::size_t i = 0; i < queue.size() && i < 100000; ++i) {
+    const pid_t p = queue[i];
     const auto st = read_stat(p);
     if (!st) continue;  // exited meanwhile: its time moves to its parent's cutime
     total += process_cpu_ns(p).value_or(0) + st->children_ticks * tick_ns;
-    add_children(p, todo);
+    add_children(p, queue);
   }
   return total;
 }
