@@ -105,8 +105,9 @@ Result<Launched> launch(plan::Plan& plan, const StdioFds& stdio, cgroup::Leaf* l
   l.cloned_ns = monotonic_ns();
   l.pid = static_cast<pid_t>(pid);
   l.pidfd.reset(pidfd);
-  ends = ChildEnds{};                  // the child has its copies; ours must close for EOFs to work
-  if (plan.clone_flags & CLONE_NEWNS)  // optional: only where the teardown is accounted
+  ends = ChildEnds{};  // the child has its copies; ours must close for EOFs to work
+  // For accounting only: without it the sandbox's unmounting is charged to the run.
+  if (plan.clone_flags & CLONE_NEWNS)
     l.mount_ns.reset(
         ::open(("/proc/" + std::to_string(pid) + "/ns/mnt").c_str(), O_RDONLY | O_CLOEXEC));
 
