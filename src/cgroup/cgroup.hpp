@@ -14,7 +14,15 @@
 #include <string>
 #include <vector>
 
+#include "base/unique_fd.hpp"
+
 namespace cell::cgroup {
+
+// A file through which the child moves itself into a leaf (v1 `tasks`), opened by cell.
+struct JoinFile {
+  UniqueFd fd;
+  std::string path;  // for messages
+};
 
 // What one run's cgroup measured. Fields it cannot measure stay nullopt.
 struct Usage {
@@ -49,7 +57,12 @@ class Leaf {
   virtual ~Leaf() = default;
   // v2: an O_DIRECTORY fd for clone3(CLONE_INTO_CGROUP); -1 when the driver cannot do that.
   [[nodiscard]] virtual int clone_into_fd() const { return -1; }
-  // v1 (or v2 without CLONE_INTO_CGROUP): move `pid` in before it is released to run.
+  // v1: the `tasks` file of each hierarchy's leaf, opened for the child to write "0" to before
+  // anything else. A thread that moves itself skips the global threadgroup rwsem, whose write
+  // side waits for an RCU grace period (5-20 ms on a quiet host, more than a whole run); moving
+  // a process by pid (join) always takes it. Empty: the driver cannot do that.
+  virtual Result<std::vector<JoinFile>> open_join_files() { return std::vector<JoinFile>{}; }
+  // v2 without CLONE_INTO_CGROUP: move `pid` in before it is released to run.
   virtual Result<void> join(pid_t pid) = 0;
   // Total CPU time of everything that ran in the leaf (fast: read by the CPU-limit timer).
   virtual std::optional<std::uint64_t> cpu_ns() = 0;

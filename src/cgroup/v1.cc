@@ -1,6 +1,7 @@
 // cgroup v1 (hybrid hosts and older distros): one leaf per hierarchy under the cgroups cell is
-// in; the child joins each by pid before it is released; the freezer stops the tree before it
-// is killed.
+// in; the child moves itself into each as its first step; the freezer stops the tree before
+// it is killed.
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -60,6 +61,19 @@ class V1Leaf final : public Leaf {
           std::make_unique<PeakSampler>(std::vector<std::string>{fs::join(pids, "pids.current")});
   }
   ~V1Leaf() override { (void)destroy(); }
+
+  Result<std::vector<JoinFile>> open_join_files() override {
+    std::vector<JoinFile> files;
+    for (const std::string& dir : d_.all) {
+      std::string path = fs::join(dir, "tasks");
+      const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+      if (fd < 0)
+        return Error::make(ErrorKind::io,
+                           "cgroup: cannot open " + path + ": " + errno_describe(errno), errno);
+      files.push_back({UniqueFd(fd), std::move(path)});
+    }
+    return files;
+  }
 
   Result<void> join(pid_t pid) override {
     for (const std::string& dir : d_.all)

@@ -8,6 +8,7 @@ namespace cell::child {
 
 // pid 1 of the new namespaces: from a blank process to an assembled, read-only root.
 constexpr StepEntry kSandboxSteps[] = {
+    {Step::join_cgroup, join_cgroup},  // first: everything after counts against the run's limits
     {Step::reset_signals, reset_signals},
     {Step::wait_for_parent, wait_for_parent},  // uid/gid maps are written now
     {Step::become_ns_root, become_ns_root},

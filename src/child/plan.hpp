@@ -57,6 +57,11 @@ struct ChildPlan {
   int notify_sock = -1;   // seccomp listener goes here (SCM_RIGHTS); -1 = no notify
   int stdio[3] = {0, 1, 2};
 
+  // cgroup v1: the leaf's `tasks` files (one per hierarchy), written "0" to and closed
+  static constexpr unsigned kMaxJoinFds = 8;
+  int join_fds[kMaxJoinFds] = {};
+  unsigned n_join_fds = 0;
+
   // identity
   bool become_root = false;  // setresuid/gid(setup ids) after the maps are written
   unsigned setup_uid = 0, setup_gid = 0;

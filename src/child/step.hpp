@@ -31,7 +31,8 @@ struct StepEntry {
 void run_steps(const ChildPlan& p, const StepEntry* steps, unsigned count) noexcept;
 
 // Step functions, grouped by file.
-StepStatus reset_signals(const ChildPlan& p) noexcept;          // step_process.cc
+StepStatus join_cgroup(const ChildPlan& p) noexcept;            // step_process.cc
+StepStatus reset_signals(const ChildPlan& p) noexcept;
 StepStatus set_parent_death_signal(const ChildPlan& p) noexcept;
 StepStatus wait_for_parent(const ChildPlan& p) noexcept;
 StepStatus become_ns_root(const ChildPlan& p) noexcept;

@@ -14,6 +14,21 @@
 
 namespace cell::child {
 
+// cgroup v1: the parent opened each leaf's `tasks` file; "0" moves the writing thread. A
+// thread moving itself skips the global threadgroup rwsem that moving a process by pid takes,
+// whose write side waits for an RCU grace period (5-20 ms on a quiet host). Until the go byte
+// this process only runs these steps, so it is in every leaf before the program can start.
+StepStatus join_cgroup(const ChildPlan& p) noexcept {
+  for (unsigned i = 0; i < p.n_join_fds; ++i) {
+    ssize_t n;
+    do n = ::write(p.join_fds[i], "0", 1);
+    while (n < 0 && errno == EINTR);
+    if (n != 1) return failed(static_cast<std::int32_t>(i));
+    ::close(p.join_fds[i]);
+  }
+  return ok();
+}
+
 // CLONE_CLEAR_SIGHAND resets handlers but keeps SIG_IGN, and ignored signals survive execve:
 // a server that ignores SIGPIPE would hand that to the payload. Reset every one explicitly.
 StepStatus reset_signals(const ChildPlan&) noexcept {

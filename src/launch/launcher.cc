@@ -62,6 +62,12 @@ long clone_child(plan::Plan& plan, cgroup::Leaf* leaf, int* pidfd_out) {
   return pid;
 }
 
+Error join_error(Error e) {
+  e.kind = ErrorKind::setup;
+  e.step = child::step_name(Step::join_cgroup);
+  return e;
+}
+
 void reap(int pidfd) {
   siginfo_t info{};
   while (::waitid(P_PIDFD, static_cast<id_t>(pidfd), &info, WEXITED | __WALL) != 0 &&
@@ -90,7 +96,23 @@ Result<Launched> launch(plan::Plan& plan, const StdioFds& stdio, cgroup::Leaf* l
     l.notify.reset(above_stdio(sp[0]));
     ends.notify_child.reset(above_stdio(sp[1]));
   }
+  std::vector<cgroup::JoinFile> join_files;
+  if (leaf != nullptr && leaf->clone_into_fd() < 0) {
+    auto files = leaf->open_join_files();
+    if (!files.ok()) return join_error(files.error());
+    join_files = std::move(files).value();
+  }
   child::ChildPlan& v = plan.view;
+  if (join_files.size() > child::ChildPlan::kMaxJoinFds)
+    return setup_error(Step::join_cgroup, E2BIG, -1, &plan);
+  v.n_join_fds = 0;
+  plan.join_paths.clear();
+  for (cgroup::JoinFile& f : join_files) {
+    f.fd.reset(above_stdio(f.fd.release()));
+    if (!f.fd.valid()) return setup_error(Step::join_cgroup, errno, -1, &plan);
+    v.join_fds[v.n_join_fds++] = f.fd.get();
+    plan.join_paths.push_back("cgroup " + f.path);
+  }
   v.go_fd = ends.go_r.get();
   v.go_parent_fd = go_w.get();
   v.report_fd = ends.report_w.get();
@@ -106,6 +128,7 @@ Result<Launched> launch(plan::Plan& plan, const StdioFds& stdio, cgroup::Leaf* l
   l.pid = static_cast<pid_t>(pid);
   l.pidfd.reset(pidfd);
   ends = ChildEnds{};  // the child has its copies; ours must close for EOFs to work
+  join_files.clear();
   // For accounting only: without it the sandbox's unmounting is charged to the run.
   if (plan.clone_flags & CLONE_NEWNS)
     l.mount_ns.reset(
@@ -116,19 +139,15 @@ Result<Launched> launch(plan::Plan& plan, const StdioFds& stdio, cgroup::Leaf* l
     reap(l.pidfd.get());
     return e;
   };
-  if (leaf != nullptr && leaf->clone_into_fd() < 0) {
-    if (auto r = leaf->join(l.pid); !r.ok()) {
-      Error e = r.error();
-      e.kind = ErrorKind::setup;
-      e.step = child::step_name(Step::join_cgroup);
-      return fail(std::move(e));
-    }
+  // Neither born in the leaf nor moving itself: move it by pid (it ran outside until now).
+  const bool join_by_pid = leaf != nullptr && leaf->clone_into_fd() < 0 && v.n_join_fds == 0;
+  if (join_by_pid) {
+    if (auto r = leaf->join(l.pid); !r.ok()) return fail(join_error(r.error()));
     l.joined_ns = monotonic_ns();
   }
   if (auto r = write_id_maps(l.pid, plan.idmap); !r.ok()) return fail(r.error());
   l.mapped_ns = monotonic_ns();
-  if (leaf != nullptr && leaf->clone_into_fd() < 0)  // joined by pid: it ran outside first
-    l.init_cpu_at_go_ns = process_cpu_ns(l.pid).value_or(0);
+  if (join_by_pid) l.init_cpu_at_go_ns = process_cpu_ns(l.pid).value_or(0);
   const char go = 'G';
   if (write_full(go_w.get(), &go, 1) != 0)
     return fail(setup_error(Step::release_child, errno, -1, &plan));

@@ -23,8 +23,8 @@ struct Launched {
   // The sandbox's mount namespace, held so that unmounting its tree happens when cell drops
   // this (after the usage is read), in cell's own cgroup: not in the run's CPU time.
   UniqueFd mount_ns;
-  // pid 1's CPU time when it was released (go), spent before it joined a v1 leaf: not counted
-  // there, so not part of what is taken off the leaf's total as cell's.
+  // pid 1's CPU time when it was released (go), spent before it was joined by pid: not
+  // counted in the leaf, so not part of what is taken off the leaf's total as cell's.
   std::uint64_t init_cpu_at_go_ns = 0;
   std::uint64_t clone_ns = 0;
   // When each launch step ended (monotonic), for CELL_DEBUG_TIMING; 0 if it did not run.

@@ -70,6 +70,10 @@ std::string describe_item(Step step, int item, const plan::Plan* plan) {
       return plan->view.workdir ? std::string("working directory ") + plan->view.workdir : std::string();
     case Step::write_uid_map: case Step::write_gid_map:
       return plan->idmap.description;
+    case Step::join_cgroup:
+      if (item >= 0 && static_cast<std::size_t>(item) < plan->join_paths.size())
+        return plan->join_paths[static_cast<std::size_t>(item)];
+      return {};
     default:
       return {};
   }

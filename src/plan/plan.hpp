@@ -71,6 +71,7 @@ class Plan {
   std::vector<std::string> mount_descriptions;  // by MountOp::item
   std::vector<std::string> rlimit_names;        // by index in the rlimit table
   std::vector<std::string> exec_candidates;     // where argv[0] was looked for
+  std::vector<std::string> join_paths;          // by index in view.join_fds (set by launch)
   std::vector<std::string> degraded;            // protections approximated or dropped
   std::string root_display;
   std::uint64_t clone_flags = 0;  // CLONE_NEW* namespaces to create

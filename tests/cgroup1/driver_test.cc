@@ -2,6 +2,7 @@
 #include <sys/wait.h>
 
 #include <fstream>
+#include <sstream>
 
 #include "cgroup1/cg_support.hpp"
 
@@ -126,6 +127,48 @@ TEST_F(Driver, JoinedProcessIsCountedAndKilledWithTheTree) {
   EXPECT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
   EXPECT_TRUE((*leaf)->destroy().ok());
   EXPECT_TRUE(own_leaves().empty());
+}
+
+// v1: the child moves itself by writing "0" to the `tasks` files cell opened (v2 is born in
+// the leaf instead: no files). The process ends up in every hierarchy's leaf.
+TEST_F(Driver, ChildMovesItselfThroughTheJoinFiles) {
+  auto leaf = driver_->create(cgroup::next_leaf_name(), {});
+  ASSERT_TRUE(leaf.ok()) << leaf.error().what();
+  auto files = (*leaf)->open_join_files();
+  ASSERT_TRUE(files.ok()) << files.error().what();
+  if (expected_mode() == "v2") {
+    EXPECT_TRUE(files->empty());
+    return;
+  }
+  ASSERT_EQ(files->size(), own_leaves().size());
+  int p[2];
+  ASSERT_EQ(::pipe(p), 0);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(p[0]);
+    char ok = 'y';
+    for (const cgroup::JoinFile& f : *files)
+      if (::write(f.fd.get(), "0", 1) != 1) ok = 'n';
+    if (::write(p[1], &ok, 1) != 1) ::_exit(1);
+    ::pause();
+    ::_exit(0);
+  }
+  ::close(p[1]);
+  char ok = 0;
+  ASSERT_EQ(::read(p[0], &ok, 1), 1);
+  ::close(p[0]);
+  EXPECT_EQ(ok, 'y');
+  const std::string name = cgroup::fs::basename((*leaf)->path());
+  std::istringstream lines(cgroup_of(pid));
+  int in_leaf = 0;
+  for (std::string line; std::getline(lines, line);)
+    if (line.find(name) != std::string::npos) ++in_leaf;
+  EXPECT_EQ(in_leaf, static_cast<int>(files->size())) << cgroup_of(pid);
+  ASSERT_TRUE((*leaf)->kill_all().ok());
+  int st = 0;
+  ASSERT_EQ(::waitpid(pid, &st, 0), pid);
+  EXPECT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+  EXPECT_TRUE((*leaf)->destroy().ok());
 }
 
 // A leaf whose owner is gone (here: the right pid but another start time, as after pid reuse)
