@@ -1,4 +1,4 @@
-// SHA-256 digests (libcrypto EVP) in the OCI "sha256:<64 hex>" form.
+// SHA-256 digests (libcrypto) in the OCI "sha256:<64 hex>" form.
 #pragma once
 
 #include <cstddef>
