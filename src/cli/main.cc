@@ -35,17 +35,22 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("cell ") + cell::kVersion);
   app.require_subcommand(1);
   std::vector<std::string> program;
-  Runner run = add_run_command(app, program);
-  Runner profile = add_profile_commands(app);
-  Runner doctor = add_doctor_command(app);
-  Runner image = add_image_commands(app);
-  Runner gc = add_gc_command(app);
   std::vector<std::string> args(argv + 1, argv + argc);
+  const bool is_run = !args.empty() && args[0] == "run";
+  // `cell run` starts once per sandbox: build only its parser then (CLI11 builds every option
+  // of every command up front); the others need the whole tree for help and suggestions.
+  Runner run = add_run_command(app, program);
+  Runner profile, doctor, image, gc;
+  if (!is_run) {
+    profile = add_profile_commands(app);
+    doctor = add_doctor_command(app);
+    image = add_image_commands(app);
+    gc = add_gc_command(app);
+  }
   if (auto unknown = unknown_command(app, args)) {
     print_error(*unknown);
     return 2;
   }
-  const bool is_run = !args.empty() && args[0] == "run";
   RunArgs seen;
   if (is_run) {
     auto split = split_run_args(*app.get_subcommand("run"), args, program, seen);
@@ -68,7 +73,7 @@ int main(int argc, char** argv) {
     print_error(message);
     return 2;
   }
-  if (app.got_subcommand("run")) return run();
+  if (is_run) return run();
   if (app.got_subcommand("profile")) return profile();
   if (app.got_subcommand("doctor")) return doctor();
   if (app.got_subcommand("image")) return image();
