@@ -1,6 +1,9 @@
 // Internal to the child: how a step reports success or failure.
 #pragma once
 
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdint>
 
@@ -17,6 +20,21 @@ inline StepStatus ok() noexcept { return {}; }
 // Call right after the failing syscall, before anything can change errno.
 inline StepStatus failed(std::int32_t item = -1, Step step = Step::count_) noexcept {
   return {errno != 0 ? errno : EIO, item, step};
+}
+
+// Id changes as raw system calls. glibc's setgroups/setresuid/setresgid apply the change to
+// every thread of the process (__nptl_setxid): after clone3 the child still holds the parent's
+// thread list in its copy of memory, signals those threads, and waits forever on any thread the
+// parent was creating at that instant (seen from a two-thread embedder: pid 1 stuck in a futex
+// until the setup timeout). The kernel call changes the calling thread: all this process has.
+inline int set_no_groups() noexcept {
+  return static_cast<int>(::syscall(SYS_setgroups, 0, nullptr));
+}
+inline int set_all_gids(unsigned gid) noexcept {
+  return static_cast<int>(::syscall(SYS_setresgid, gid, gid, gid));
+}
+inline int set_all_uids(unsigned uid) noexcept {
+  return static_cast<int>(::syscall(SYS_setresuid, uid, uid, uid));
 }
 
 using StepFn = StepStatus (*)(const ChildPlan&) noexcept;

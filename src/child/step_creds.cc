@@ -1,5 +1,4 @@
 // Payload steps that give up privilege: session, rlimits, no_new_privs, capabilities, ids.
-#include <grp.h>
 #include <linux/capability.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -59,20 +58,20 @@ StepStatus drop_bounding_caps(const ChildPlan& p) noexcept {
 
 StepStatus set_groups(const ChildPlan& p) noexcept {
   if (!p.setgroups_allowed) return ok();  // "deny" was written: the kernel refuses setgroups
-  if (::setgroups(0, nullptr) != 0 && !(errno == EPERM && p.setgroups_may_be_denied))
+  if (set_no_groups() != 0 && !(errno == EPERM && p.setgroups_may_be_denied))
     return failed();
   return ok();
 }
 
 StepStatus set_gid(const ChildPlan& p) noexcept {
-  if (::setresgid(p.gid, p.gid, p.gid) != 0) return failed();
+  if (set_all_gids(p.gid) != 0) return failed();
   return ok();
 }
 
 StepStatus set_uid(const ChildPlan& p) noexcept {
   // Kept capabilities must survive the uid change to be raised as ambient below.
   if (p.keep_caps != 0 && ::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) return failed();
-  if (::setresuid(p.uid, p.uid, p.uid) != 0) return failed();
+  if (set_all_uids(p.uid) != 0) return failed();
   return ok();
 }
 

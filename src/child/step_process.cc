@@ -1,5 +1,4 @@
 // Child steps about the process itself and its namespaces.
-#include <grp.h>
 #include <net/if.h>
 #include <poll.h>
 #include <signal.h>
@@ -74,11 +73,11 @@ StepStatus set_parent_death_signal(const ChildPlan& p) noexcept {
 // namespace's root so files we create (mount points, /etc/passwd) have a mapped owner.
 StepStatus become_ns_root(const ChildPlan& p) noexcept {
   if (!p.become_root) return ok();
-  if (p.setgroups_allowed && ::setgroups(0, nullptr) != 0 &&
+  if (p.setgroups_allowed && set_no_groups() != 0 &&
       !(errno == EPERM && p.setgroups_may_be_denied))
     return failed();
-  if (::setresgid(p.setup_gid, p.setup_gid, p.setup_gid) != 0) return failed();
-  if (::setresuid(p.setup_uid, p.setup_uid, p.setup_uid) != 0) return failed();
+  if (set_all_gids(p.setup_gid) != 0) return failed();
+  if (set_all_uids(p.setup_uid) != 0) return failed();
   return ok();
 }
 

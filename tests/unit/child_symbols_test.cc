@@ -14,22 +14,22 @@
 
 namespace {
 
-// async-signal-safe syscall wrappers: fine after fork/clone in a threaded parent.
+// async-signal-safe syscall wrappers: fine after fork/clone in a threaded parent. Not here on
+// purpose: setgroups, setresuid, setresgid, setuid and the rest of glibc's id setters, which
+// signal and wait for every thread of the parent (__nptl_setxid) and so can hang after clone3;
+// the child makes those calls through syscall().
 const std::set<std::string> kSyscallWrappers = {
-    "_Fork",       "_exit",         "access",     "chdir",       "chmod",         "chown",
-    "close",       "close_range",   "dup",        "dup2",        "dup3",          "execve",
-    "execveat",    "faccessat",     "fchdir",     "fchmod",      "fchown",        "fcntl",
-    "fcntl64",     "fstat",         "fstat64",    "fstatat",     "fstatat64",     "getegid",
-    "geteuid",     "getgid",        "getpid",     "getppid",     "getuid",        "ioctl",
-    "kill",        "lseek",         "lstat",      "lstat64",     "mkdir",         "mkdirat",
-    "mknod",       "mount",         "move_mount", "open_tree",   "fsopen",        "fsconfig",
-    "fsmount",     "mount_setattr", "open",       "open64",      "openat",        "openat64",
-    "pipe2",       "poll",          "prctl",      "read",        "readlink",      "recvmsg",
-    "rmdir",       "sendmsg",       "setgroups",  "sethostname", "setdomainname", "setns",
-    "setresgid",   "setresuid",     "setrlimit",  "setrlimit64", "setsid",        "sigaction",
-    "sigprocmask", "socket",        "stat",       "stat64",      "symlink",       "syscall",
-    "umask",       "umount2",       "unlink",     "unshare",     "wait4",         "waitpid",
-    "write",
+    "_Fork",       "_exit",         "access",  "chdir",      "chmod",       "chown",    "close",
+    "close_range", "dup",           "dup2",    "dup3",       "execve",      "execveat", "faccessat",
+    "fchdir",      "fchmod",        "fchown",  "fcntl",      "fcntl64",     "fstat",    "fstat64",
+    "fstatat",     "fstatat64",     "getegid", "geteuid",    "getgid",      "getpid",   "getppid",
+    "getuid",      "ioctl",         "kill",    "lseek",      "lstat",       "lstat64",  "mkdir",
+    "mkdirat",     "mknod",         "mount",   "move_mount", "open_tree",   "fsopen",   "fsconfig",
+    "fsmount",     "mount_setattr", "open",    "open64",     "openat",      "openat64", "pipe2",
+    "poll",        "prctl",         "read",    "readlink",   "recvmsg",     "rmdir",    "sendmsg",
+    "sethostname", "setdomainname", "setns",   "setrlimit",  "setrlimit64", "setsid",   "sigaction",
+    "sigprocmask", "socket",        "stat",    "stat64",     "symlink",     "syscall",  "umask",
+    "umount2",     "unlink",        "unshare", "wait4",      "waitpid",     "write",
 };
 
 // Pure helpers (no state, no allocation) and what the compiler emits on its own.
@@ -115,7 +115,10 @@ TEST(ChildSymbols, OnlyAllowListedExternalSymbols) {
 TEST(ChildSymbols, AllowListExcludesTheUnsafe) {
   for (const char* s : {"malloc", "free", "calloc", "realloc", "_Znwm", "_ZdlPv", "__cxa_throw",
                         "__cxa_allocate_exception", "printf", "fprintf", "snprintf", "syslog",
-                        "pthread_mutex_lock", "getpwnam", "getenv", "exit", "abort", "fork"}) {
+                        "pthread_mutex_lock", "getpwnam", "getenv", "exit", "abort", "fork",
+                        // glibc's id setters synchronise every thread of the process
+                        "setgroups", "setresuid", "setresgid", "setuid", "setgid", "seteuid",
+                        "setegid", "setreuid", "setregid"}) {
     EXPECT_EQ(kSyscallWrappers.count(s), 0u) << s;
     EXPECT_EQ(kHelpers.count(s), 0u) << s;
   }
