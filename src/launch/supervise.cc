@@ -180,7 +180,9 @@ class Loop {
       o_.failure = rec;
       return;
     }
-    if (n == 0 && !init_gone_) on_exec();
+    // EOF: every copy of the write end is closed, by the payload's execve (CLOEXEC) or by its
+    // death. After a kill of ours (the setup timeout) it is the death: not an exec.
+    if (n == 0 && !init_gone_ && o_.killed == KillReason::none) on_exec();
   }
 
   void on_exec() {
