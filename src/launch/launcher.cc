@@ -68,6 +68,29 @@ Error join_error(Error e) {
   return e;
 }
 
+// v1: opens the leaf's `tasks` files for the child to move itself through and puts them in
+// the plan (the caller keeps `files` open until the clone). Nothing to do when the child is
+// born in its leaf (CLONE_INTO_CGROUP) or there is no leaf.
+Result<void> hand_join_files(plan::Plan& plan, cgroup::Leaf* leaf,
+                             std::vector<cgroup::JoinFile>& files) {
+  child::ChildPlan& v = plan.view;
+  v.n_join_fds = 0;
+  plan.join_paths.clear();
+  if (leaf == nullptr || leaf->clone_into_fd() >= 0) return {};
+  auto opened = leaf->open_join_files();
+  if (!opened.ok()) return join_error(opened.error());
+  files = std::move(opened).value();
+  if (files.size() > child::ChildPlan::kMaxJoinFds)
+    return setup_error(Step::join_cgroup, E2BIG, -1, &plan);
+  for (cgroup::JoinFile& f : files) {
+    f.fd.reset(above_stdio(f.fd.release()));
+    if (!f.fd.valid()) return setup_error(Step::join_cgroup, errno, -1, &plan);
+    v.join_fds[v.n_join_fds++] = f.fd.get();
+    plan.join_paths.push_back("cgroup " + f.path);
+  }
+  return {};
+}
+
 void reap(int pidfd) {
   siginfo_t info{};
   while (::waitid(P_PIDFD, static_cast<id_t>(pidfd), &info, WEXITED | __WALL) != 0 &&
@@ -97,22 +120,8 @@ Result<Launched> launch(plan::Plan& plan, const StdioFds& stdio, cgroup::Leaf* l
     ends.notify_child.reset(above_stdio(sp[1]));
   }
   std::vector<cgroup::JoinFile> join_files;
-  if (leaf != nullptr && leaf->clone_into_fd() < 0) {
-    auto files = leaf->open_join_files();
-    if (!files.ok()) return join_error(files.error());
-    join_files = std::move(files).value();
-  }
+  if (auto r = hand_join_files(plan, leaf, join_files); !r.ok()) return r.error();
   child::ChildPlan& v = plan.view;
-  if (join_files.size() > child::ChildPlan::kMaxJoinFds)
-    return setup_error(Step::join_cgroup, E2BIG, -1, &plan);
-  v.n_join_fds = 0;
-  plan.join_paths.clear();
-  for (cgroup::JoinFile& f : join_files) {
-    f.fd.reset(above_stdio(f.fd.release()));
-    if (!f.fd.valid()) return setup_error(Step::join_cgroup, errno, -1, &plan);
-    v.join_fds[v.n_join_fds++] = f.fd.get();
-    plan.join_paths.push_back("cgroup " + f.path);
-  }
   v.go_fd = ends.go_r.get();
   v.go_parent_fd = go_w.get();
   v.report_fd = ends.report_w.get();
